@@ -1,0 +1,216 @@
+"""Data collection: fixed-length episodes from a mix of policies, written as safetensors shards.
+
+On-disk format (a directory):
+  dataset.json              manifest: scenario, episodes, steps, state fields, shards, policy mix
+  shard-00000.safetensors   tensors for up to `shard_size` episodes:
+      state   float32 (E, T+1, S)   true states (layout in dataset.json "state_fields")
+      action  float32 (E, T, 2)     actions in [-1, 1]^2, action t leads from state t to t+1
+      seed    int64   (E,)          scene seed of each episode
+      policy  int8    (E,)          0 random, 1 noisy scripted, 2 scripted
+      pixels  uint8   (E, T+1, H, W, 3)   only when collected with pixels
+Shards are written whole and atomically, so an interrupted collection keeps every finished
+shard, and running the same command again resumes after the last one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mujoco
+import numpy as np
+from mujoco import rollout
+from safetensors.numpy import load_file, save_file
+
+from scenarios.registry import get
+from scenarios.skills import ScriptedSkill
+from scenarios.subgoals import AGENT, Subgoal
+from scenarios.world import FRAME_SKIP, World
+
+POLICIES = ("random", "noisy", "scripted")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class CollectConfig:
+    """What to collect."""
+
+    scenario: str
+    episodes: int
+    steps: int = 100
+    """control steps per episode (10 Hz)"""
+    seed: int = 0
+    """first scene seed; episode i uses scene seed `seed + i`"""
+    mix: tuple[float, float, float] = (0.3, 0.4, 0.3)
+    """fractions of random, noisy-scripted and scripted episodes"""
+    shard_size: int = 256
+    pixels: int = 0
+    """side of rendered frames stored with the states; 0 for none"""
+
+    def __post_init__(self):
+        get(self.scenario)  # raises with the list of known names
+        if self.episodes < 1:
+            raise ValueError(f"episodes must be at least 1, got {self.episodes}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        if len(self.mix) != 3 or min(self.mix) < 0 or abs(sum(self.mix) - 1) > 1e-6:
+            raise ValueError(f"mix must be three non-negative fractions summing to 1, "
+                             f"got {self.mix}")
+        if self.pixels < 0:
+            raise ValueError(f"pixels must be 0 (off) or a frame side in pixels, "
+                             f"got {self.pixels}")
+
+
+def _random_actions(rng: np.random.Generator, steps: int) -> np.ndarray:
+    """(T, 2) temporally correlated random actions (an Ornstein-Uhlenbeck-like walk)."""
+    a = np.zeros((steps, 2))
+    x = rng.uniform(-1, 1, 2)
+    for t in range(steps):
+        x = 0.8 * x + 0.45 * rng.standard_normal(2)
+        a[t] = x
+    return np.clip(a, -1, 1)
+
+
+def _random_subgoal(world: World, rng: np.random.Generator) -> Subgoal:
+    layout = world.layout
+    zones = [t.name for t in layout.targets if t.kind == "zone"]
+    while True:
+        if layout.blocks and rng.random() < 0.75:
+            s = Subgoal(skill="push", object=layout.blocks[rng.integers(len(layout.blocks))].name,
+                        target=str(rng.choice(zones)))
+        else:
+            s = Subgoal(skill="go", object=AGENT,
+                        target=layout.targets[rng.integers(len(layout.targets))].name)
+        if not world.holds(s):
+            return s
+
+
+def _rollout_open_loop(world: World, actions: np.ndarray) -> np.ndarray:
+    """(T+1, S) states from open-loop `actions` (T, 2), all in one `mujoco.rollout` call."""
+    m, start = world.model, world.state()
+    spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+    x0 = np.empty(mujoco.mj_stateSize(m, spec))
+    mujoco.mj_getState(m, world.data, x0, spec)
+    control = np.repeat(actions, FRAME_SKIP, axis=0)[None]  # (1, T*k, 2)
+    # rollout uses the MjData it is given as scratch space: not the world's own.
+    out, _ = rollout.rollout(m, mujoco.MjData(m), x0[None], control)
+    out = out[0, FRAME_SKIP - 1:: FRAME_SKIP]  # (T, nstate): the state after each control step
+    nq, nv = m.nq, m.nv
+    qpos, qvel = out[:, 1: 1 + nq], out[:, 1 + nq: 1 + nq + nv]
+    states = [start] + [world.state_from(p.reshape(-1, 2), v.reshape(-1, 2))
+                                for p, v in zip(qpos, qvel)]
+    return np.asarray(states)
+
+
+def _closed_loop(world: World, steps: int, noise: float,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A chain of scripted skills toward random subgoals, with Gaussian action noise."""
+    state = world.state()
+    states, actions = [state], []
+    skill, budget = None, 0
+    for _ in range(steps):
+        if skill is None or skill.done(state) or budget == 0:
+            skill, budget = ScriptedSkill(world.layout, _random_subgoal(world, rng), state), 120
+        a = np.clip(skill(state) + noise * rng.standard_normal(2), -1, 1)
+        # Noisy episodes sometimes hold a random action for a while: wider state coverage.
+        if noise and rng.random() < 0.05:
+            a = rng.uniform(-1, 1, 2)
+        state = world.step(a)
+        budget -= 1
+        states.append(state)
+        actions.append(a)
+    return np.asarray(states), np.asarray(actions)
+
+
+def collect_episode(scenario: str, scene_seed: int, policy: str, steps: int,
+                    rng: np.random.Generator, pixels: int = 0) -> dict[str, np.ndarray]:
+    """One episode: states (T+1, S), actions (T, 2) and, if asked, pixels (T+1, H, W, 3)."""
+    world = World(get(scenario).layout(scene_seed))
+    if policy == "random":
+        actions = _random_actions(rng, steps)
+        states = _rollout_open_loop(world, actions)
+    else:
+        states, actions = _closed_loop(world, steps, 0.35 if policy == "noisy" else 0.0, rng)
+    ep = {"state": states.astype(np.float32), "action": actions.astype(np.float32)}
+    if pixels:
+        ep["pixels"] = np.stack([world.render(s, pixels) for s in states])
+    world.close()
+    return ep
+
+
+def _shard_path(out: Path, i: int) -> Path:
+    return out / f"shard-{i:05d}.safetensors"
+
+
+def collect(cfg: CollectConfig, out: str | os.PathLike,
+            progress: Callable[[int], None] | None = None) -> Path:
+    """Collect `cfg.episodes` episodes into directory `out`; resumes a partial collection.
+
+    `progress(n)` is called after each finished episode with the count done so far.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "dataset.json"
+    world = World(get(cfg.scenario).layout(cfg.seed))
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "config": asdict(cfg),
+        "state_dim": world.spec.dim,
+        "state_fields": [asdict(f) for f in world.spec.fields],
+        "n_dynamic": world.spec.n_dynamic,
+        "policies": list(POLICIES),
+        "shards": [],
+    }
+    if manifest_path.exists():
+        old = json.loads(manifest_path.read_text())
+        if old["config"] != manifest["config"]:
+            raise ValueError(
+                f"{out} already holds a collection made with other settings "
+                f"({old['config']}); choose another --out or delete it")
+        manifest["shards"] = old["shards"]
+    n_shards = -(-cfg.episodes // cfg.shard_size)
+    done = sum(s["episodes"] for s in manifest["shards"])
+    if progress:
+        progress(done)
+    counts = np.round(np.asarray(cfg.mix) * cfg.episodes).astype(int)
+    counts[-1] = cfg.episodes - counts[:-1].sum()
+    kinds = np.repeat(np.arange(3), counts)
+    np.random.default_rng(cfg.seed).shuffle(kinds)
+    for k in range(len(manifest["shards"]), n_shards):
+        lo, hi = k * cfg.shard_size, min((k + 1) * cfg.shard_size, cfg.episodes)
+        eps = []
+        for i in range(lo, hi):
+            rng = np.random.default_rng([cfg.seed, i])
+            eps.append(collect_episode(cfg.scenario, cfg.seed + i, POLICIES[kinds[i]],
+                                       cfg.steps, rng, cfg.pixels))
+            if progress:
+                progress(i + 1)
+        tensors = {key: np.stack([e[key] for e in eps]) for key in eps[0]}
+        tensors["seed"] = np.arange(cfg.seed + lo, cfg.seed + hi, dtype=np.int64)
+        tensors["policy"] = kinds[lo:hi].astype(np.int8)
+        path = _shard_path(out, k)
+        tmp = path.with_suffix(".tmp")
+        save_file(tensors, str(tmp), metadata={"scenario": cfg.scenario})
+        os.replace(tmp, path)
+        manifest["shards"].append({"file": path.name, "episodes": hi - lo})
+        tmp_manifest = manifest_path.with_suffix(".tmp")
+        tmp_manifest.write_text(json.dumps(manifest, indent=1))
+        os.replace(tmp_manifest, manifest_path)
+    return out
+
+
+def load(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a collection: (manifest, tensors concatenated over shards)."""
+    path = Path(path)
+    manifest_path = path / "dataset.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(
+            f"{path} holds no dataset.json; make one with `wmagent collect SCENARIO --out {path}`")
+    manifest = json.loads(manifest_path.read_text())
+    parts = [load_file(str(path / s["file"])) for s in manifest["shards"]]
+    if not parts:
+        raise ValueError(f"{path} has no finished shards yet")
+    return manifest, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -1,0 +1,145 @@
+"""The four registered scenario families. Each is a seeded factory of a `Layout`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scenarios.layout import (
+    BLOCK_RADIUS,
+    DOORWAY_WIDTH,
+    PAD_RADIUS,
+    PALETTE,
+    WALL_HALF_THICKNESS,
+    ZONE_RADIUS,
+    Block,
+    Doorway,
+    Layout,
+    Room,
+    Target,
+    Wall,
+    outer_walls,
+    rounded,
+    sample_points,
+)
+from scenarios.registry import Scenario, register
+
+TABLE_HALF = 1.0
+ROOMS_HALF = 1.2
+# Blocks and zones keep this far from the outer walls so that there is always room to get
+# behind a block and push it.
+INNER_MARGIN = 0.3
+
+
+def _rng(name: str, seed: int) -> np.random.Generator:
+    # Different families with the same seed should not share their random stream.
+    return np.random.default_rng([seed, sum(map(ord, name))])
+
+
+def _colours(rng: np.random.Generator, n: int) -> list[str]:
+    return [str(c) for c in rng.choice(list(PALETTE), size=n, replace=False)]
+
+
+def pads(seed: int) -> Layout:
+    rng = _rng("pads", seed)
+    h = TABLE_HALF - 0.15
+    pts = sample_points(rng, 6, (-h, -h), (h, h), min_dist=0.4)
+    colours = _colours(rng, 4)
+    targets = tuple(
+        Target(f"{c} pad", "pad", c, rounded(p), PAD_RADIUS) for c, p in zip(colours, pts[:4])
+    ) + (Target("home pad", "pad", "home", rounded(pts[4]), PAD_RADIUS),)
+    return Layout("pads", seed, TABLE_HALF, rounded(pts[5]), targets=targets,
+                  walls=outer_walls(TABLE_HALF))
+
+
+def _blocks_and_zones(name: str, seed: int, n: int, matching: bool) -> Layout:
+    rng = _rng(name, seed)
+    h = TABLE_HALF - INNER_MARGIN
+    zones = sample_points(rng, n, (-h, -h), (h, h), min_dist=0.45)
+    blocks = sample_points(rng, n, (-h, -h), (h, h), min_dist=0.3, avoid=zones,
+                           avoid_dist=ZONE_RADIUS + BLOCK_RADIUS + 0.15)
+    g = TABLE_HALF - 0.1
+    (agent,) = sample_points(rng, 1, (-g, -g), (g, g), min_dist=0.0, avoid=blocks,
+                             avoid_dist=0.25)
+    if matching:
+        block_colours = zone_colours = _colours(rng, n)
+    else:
+        colours = _colours(rng, 2 * n)
+        block_colours, zone_colours = colours[:n], colours[n:]
+    return Layout(
+        name, seed, TABLE_HALF, rounded(agent),
+        blocks=tuple(Block(f"{c} block", c, rounded(p)) for c, p in zip(block_colours, blocks)),
+        targets=tuple(Target(f"{c} zone", "zone", c, rounded(p), ZONE_RADIUS)
+                      for c, p in zip(zone_colours, zones)),
+        walls=outer_walls(TABLE_HALF),
+    )
+
+
+def push(seed: int) -> Layout:
+    return _blocks_and_zones("push", seed, 2, matching=False)
+
+
+def sort(seed: int) -> Layout:
+    return _blocks_and_zones("sort", seed, 3, matching=True)
+
+
+ROOM_NAMES = ("north-west room", "north-east room", "south-west room", "south-east room")
+
+
+def rooms(seed: int) -> Layout:
+    rng = _rng("rooms", seed)
+    a, t, w = ROOMS_HALF, WALL_HALF_THICKNESS, DOORWAY_WIDTH
+    lo, hi = 0.3, a - 0.3  # doorway centres keep clear of the corners
+    n_y, s_y, w_x, e_x = (float(round(rng.uniform(lo, hi), 3)) for _ in range(4))
+    s_y, w_x = -s_y, -w_x
+    doorways = (
+        Doorway("north doorway", ("north-west room", "north-east room"), (0.0, n_y), axis=0),
+        Doorway("south doorway", ("south-west room", "south-east room"), (0.0, s_y), axis=0),
+        Doorway("west doorway", ("north-west room", "south-west room"), (w_x, 0.0), axis=1),
+        Doorway("east doorway", ("north-east room", "south-east room"), (e_x, 0.0), axis=1),
+    )
+
+    def segments(c1: float, c2: float) -> list[tuple[float, float]]:
+        # Wall pieces along one inner wall from -a to a, with gaps at c1 < 0 < c2.
+        edges = [-a, c1 - w / 2, c1 + w / 2, c2 - w / 2, c2 + w / 2, a]
+        return [(edges[i], edges[i + 1]) for i in (0, 2, 4)]
+
+    inner = [Wall((0.0, (y0 + y1) / 2), (t, (y1 - y0) / 2)) for y0, y1 in segments(s_y, n_y)]
+    inner += [Wall(((x0 + x1) / 2, 0.0), ((x1 - x0) / 2, t)) for x0, x1 in segments(w_x, e_x)]
+    bounds = {
+        "north-west room": (-a, 0.0, 0.0, a),
+        "north-east room": (0.0, a, 0.0, a),
+        "south-west room": (-a, 0.0, -a, 0.0),
+        "south-east room": (0.0, a, -a, 0.0),
+    }
+    room_list = tuple(Room(n, bounds[n]) for n in ROOM_NAMES)
+
+    def inside(name: str, margin: float) -> tuple[tuple[float, float], tuple[float, float]]:
+        x0, x1, y0, y1 = bounds[name]
+        return (x0 + margin, y0 + margin), (x1 - margin, y1 - margin)
+
+    colours = _colours(rng, 4)
+    targets, placed = [], []
+    for c, room in zip(colours, ROOM_NAMES):
+        (p,) = sample_points(rng, 1, *inside(room, 0.2), min_dist=0.0)
+        placed.append(p)
+        targets.append(Target(f"{c} pad", "pad", c, rounded(p), PAD_RADIUS, room))
+    home_room = ROOM_NAMES[int(rng.integers(4))]
+    (home,) = sample_points(rng, 1, *inside(home_room, 0.2), min_dist=0.0, avoid=placed,
+                            avoid_dist=0.35)
+    targets.append(Target("home pad", "pad", "home", rounded(home), PAD_RADIUS, home_room))
+    start_room = ROOM_NAMES[int(rng.integers(4))]
+    (agent,) = sample_points(rng, 1, *inside(start_room, 0.12), min_dist=0.0,
+                             avoid=placed + [home], avoid_dist=0.25)
+    return Layout("rooms", seed, ROOMS_HALF, rounded(agent), targets=tuple(targets),
+                  walls=outer_walls(ROOMS_HALF) + tuple(inner), rooms=room_list,
+                  doorways=doorways)
+
+
+register(Scenario("pads", "agent, 4 coloured pads and a home pad",
+                  "visit the red pad, then the blue pad, then go home", pads))
+register(Scenario("push", "agent, 2 coloured blocks, 2 coloured zones",
+                  "push the red block into the green zone", push))
+register(Scenario("rooms", "4 rooms joined by doorways, a pad in each room and a home pad",
+                  "go to the yellow pad in the north-east room", rooms))
+register(Scenario("sort", "agent, 3 coloured blocks, 3 zones of matching colours",
+                  "put every block in the zone of its colour", sort))

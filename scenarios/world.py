@@ -1,0 +1,349 @@
+"""A compiled scene: MJCF built from a `Layout`, the state vector, predicates and goal states.
+
+The state vector (see `StateSpec`) holds, in order:
+  agent position (x, y) and velocity (vx, vy);
+  for each block: position (x, y) and velocity (vx, vy);
+  for each target (pads, zones): its centre (x, y);
+  for each doorway: its centre (x, y).
+Everything in it could be seen from a top-down camera; the last two groups are constant within
+an episode. Units: metres and metres per second; the table is centred on the origin.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # must be set before mujoco is imported
+
+import mujoco  # noqa: E402
+import numpy as np  # noqa: E402
+
+from scenarios.layout import (  # noqa: E402
+    AGENT_RADIUS,
+    BLOCK_RADIUS,
+    HOME_RGBA,
+    PALETTE,
+    Layout,
+)
+from scenarios.subgoals import AGENT, Subgoal  # noqa: E402
+
+TIMESTEP = 0.01
+FRAME_SKIP = 10  # control at 10 Hz
+AGENT_GEAR = 4.0  # newtons at |action| = 1
+AGENT_DAMPING = 4.0
+AGENT_MASS = 1.0
+BLOCK_MASS = 0.5
+BLOCK_DAMPING = 3.0
+BLOCK_HALF_HEIGHT = 0.04
+# A pushing subgoal's first goal state puts the agent this far behind the block's centre.
+BEHIND = AGENT_RADIUS + BLOCK_RADIUS + 0.04
+
+
+@dataclass(frozen=True)
+class StateField:
+    name: str
+    start: int
+    stop: int
+    description: str
+
+
+@dataclass(frozen=True)
+class StateSpec:
+    """Named slices of the state vector for one layout."""
+
+    fields: tuple[StateField, ...]
+
+    @property
+    def dim(self) -> int:
+        return self.fields[-1].stop
+
+    @property
+    def n_dynamic(self) -> int:
+        """Length of the leading part that changes within an episode (agent and blocks)."""
+        return max(f.stop for f in self.fields if not f.name.endswith(".centre"))
+
+    def __getitem__(self, name: str) -> slice:
+        for f in self.fields:
+            if f.name == name:
+                return slice(f.start, f.stop)
+        raise KeyError(f"no state field {name!r}; fields: {[f.name for f in self.fields]}")
+
+    @classmethod
+    def for_layout(cls, layout: Layout) -> StateSpec:
+        fields, i = [], 0
+
+        def add(name: str, n: int, description: str) -> None:
+            nonlocal i
+            fields.append(StateField(name, i, i + n, description))
+            i += n
+
+        add("agent.pos", 2, "agent position x, y (m)")
+        add("agent.vel", 2, "agent velocity vx, vy (m/s)")
+        for b in layout.blocks:
+            add(f"{b.name}.pos", 2, f"{b.name} position x, y (m)")
+            add(f"{b.name}.vel", 2, f"{b.name} velocity vx, vy (m/s)")
+        for t in layout.targets:
+            add(f"{t.name}.centre", 2, f"{t.name} centre x, y (m), constant")
+        for d in layout.doorways:
+            add(f"{d.name}.centre", 2, f"{d.name} centre x, y (m), constant")
+        return cls(tuple(fields))
+
+
+def _rgba(colour: str, alpha: float = 1.0) -> str:
+    r, g, b, _ = HOME_RGBA if colour == "home" else PALETTE[colour]
+    return f"{r} {g} {b} {alpha}"
+
+
+def build_mjcf(layout: Layout) -> str:
+    """The MJCF text of a layout: a frictionless planar table seen from above."""
+    a = layout.arena_half + 0.05
+    cam_h = a / np.tan(np.radians(22.5)) + 0.1
+    geoms = []
+    for t in layout.targets:
+        alpha = 0.55 if t.kind == "zone" else 1.0
+        geoms.append(
+            f'<geom name="{t.name}" type="cylinder" size="{t.radius} 0.001" '
+            f'pos="{t.pos[0]} {t.pos[1]} 0.001" rgba="{_rgba(t.colour, alpha)}" '
+            'contype="0" conaffinity="0"/>'
+        )
+    for i, w in enumerate(layout.walls):
+        geoms.append(
+            f'<geom name="wall{i}" type="box" size="{w.half[0]} {w.half[1]} 0.05" '
+            f'pos="{w.pos[0]} {w.pos[1]} 0.05" rgba="0.3 0.3 0.32 1"/>'
+        )
+    bodies = [
+        f'<body name="agent" pos="0 0 {AGENT_RADIUS}">'
+        f'<joint name="agent_x" type="slide" axis="1 0 0" damping="{AGENT_DAMPING}"/>'
+        f'<joint name="agent_y" type="slide" axis="0 1 0" damping="{AGENT_DAMPING}"/>'
+        f'<geom name="agent" type="sphere" size="{AGENT_RADIUS}" mass="{AGENT_MASS}" '
+        'rgba="0.08 0.08 0.08 1"/></body>'
+    ]
+    for i, b in enumerate(layout.blocks):
+        bodies.append(
+            f'<body name="block{i}" pos="0 0 {BLOCK_HALF_HEIGHT}">'
+            f'<joint name="block{i}_x" type="slide" axis="1 0 0" damping="{BLOCK_DAMPING}"/>'
+            f'<joint name="block{i}_y" type="slide" axis="0 1 0" damping="{BLOCK_DAMPING}"/>'
+            f'<geom name="{b.name}" type="cylinder" size="{BLOCK_RADIUS} {BLOCK_HALF_HEIGHT}" '
+            f'mass="{BLOCK_MASS}" rgba="{_rgba(b.colour)}"/></body>'
+        )
+    return f"""<mujoco model="wmagent-{layout.scenario}-{layout.seed}">
+  <option timestep="{TIMESTEP}" gravity="0 0 0" integrator="implicitfast"/>
+  <visual>
+    <global offwidth="640" offheight="640"/>
+    <headlight ambient="0.55 0.55 0.55" diffuse="0.45 0.45 0.45" specular="0 0 0"/>
+  </visual>
+  <default><geom condim="1" solref="0.005 1"/></default>
+  <worldbody>
+    <geom name="table" type="plane" size="{a} {a} 0.01" rgba="0.62 0.58 0.52 1"
+          contype="0" conaffinity="0"/>
+    <camera name="top" pos="0 0 {cam_h:.3f}" xyaxes="1 0 0 0 1 0" fovy="45"/>
+    {chr(10).join('    ' + g for g in geoms)}
+    {chr(10).join('    ' + b for b in bodies)}
+  </worldbody>
+  <actuator>
+    <motor name="fx" joint="agent_x" gear="{AGENT_GEAR}" ctrllimited="true" ctrlrange="-1 1"/>
+    <motor name="fy" joint="agent_y" gear="{AGENT_GEAR}" ctrllimited="true" ctrlrange="-1 1"/>
+  </actuator>
+</mujoco>
+"""
+
+
+def agent_pos(state: np.ndarray) -> np.ndarray:
+    """(..., 2) agent position from (..., S) states."""
+    return state[..., 0:2]
+
+
+def block_pos(state: np.ndarray, i: int) -> np.ndarray:
+    """(..., 2) position of block `i` from (..., S) states."""
+    return state[..., 4 + 4 * i: 6 + 4 * i]
+
+
+def subgoal_holds(layout: Layout, state: np.ndarray, subgoal: Subgoal) -> bool:
+    """The predicate of `subgoal` on a true state vector: the only judge of success."""
+    target = layout.target(subgoal.target)
+    if subgoal.skill == "go":
+        pos = agent_pos(state)
+    else:
+        pos = block_pos(state, layout.block_index(subgoal.object))
+    return bool(np.linalg.norm(pos - np.asarray(target.pos)) <= target.radius)
+
+
+def go_waypoints(layout: Layout, start: np.ndarray, goal: np.ndarray) -> list[np.ndarray]:
+    """Points to pass through from `start` to `goal`: through doorways when rooms differ."""
+    if not layout.rooms:
+        return [np.asarray(goal, float)]
+    here, there = layout.room_of(start), layout.room_of(goal)
+    if here is None or there is None or here == there:
+        return [np.asarray(goal, float)]
+    route = _room_route(layout, here, there, np.asarray(start), np.asarray(goal))
+    points: list[np.ndarray] = []
+    room = here
+    for door in route:
+        centre = np.asarray(door.pos, float)
+        side = np.sign(np.asarray(_room_centre(layout, room)) - centre)[door.axis]
+        step = np.zeros(2)
+        step[door.axis] = 0.14
+        points += [centre + side * step, centre - side * step]
+        room = door.rooms[1] if door.rooms[0] == room else door.rooms[0]
+    return points + [np.asarray(goal, float)]
+
+
+def _room_centre(layout: Layout, name: str) -> tuple[float, float]:
+    x0, x1, y0, y1 = next(r.bounds for r in layout.rooms if r.name == name)
+    return ((x0 + x1) / 2, (y0 + y1) / 2)
+
+
+def _room_route(layout: Layout, here: str, there: str, start: np.ndarray, goal: np.ndarray):
+    """The doorways of the shortest path (by travel distance) from room `here` to `there`."""
+    direct = [d for d in layout.doorways if set(d.rooms) == {here, there}]
+    if direct:
+        return direct
+    best, best_len = None, np.inf
+    for d1 in layout.doorways:
+        if here not in d1.rooms:
+            continue
+        mid = d1.rooms[1] if d1.rooms[0] == here else d1.rooms[0]
+        for d2 in layout.doorways:
+            if set(d2.rooms) == {mid, there}:
+                p1, p2 = np.asarray(d1.pos), np.asarray(d2.pos)
+                length = (np.linalg.norm(p1 - start) + np.linalg.norm(p2 - p1)
+                          + np.linalg.norm(goal - p2))
+                if length < best_len:
+                    best, best_len = [d1, d2], length
+    if best is None:
+        raise ValueError(f"no route from {here} to {there}")
+    return best
+
+
+class World:
+    """One compiled layout: physics, state vector, predicates, goal states and rendering."""
+
+    def __init__(self, layout: Layout):
+        self.layout = layout
+        self.spec = StateSpec.for_layout(layout)
+        self.model = mujoco.MjModel.from_xml_string(build_mjcf(layout))
+        self.data = mujoco.MjData(self.model)
+        self._scratch = mujoco.MjData(self.model)
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        static = [t.pos for t in layout.targets] + [d.pos for d in layout.doorways]
+        self.static = np.asarray(static, dtype=np.float64).reshape(-1)
+        self.reset()
+
+    # --- state ----------------------------------------------------------------------------
+    @property
+    def n_blocks(self) -> int:
+        return len(self.layout.blocks)
+
+    def initial_state(self) -> np.ndarray:
+        """(S,) the layout's start state: everything at rest where the factory put it."""
+        q = [self.layout.agent_start] + [b.pos for b in self.layout.blocks]
+        return self.state_from(np.asarray(q, float), np.zeros((len(q), 2)))
+
+    def state_from(self, pos: np.ndarray, vel: np.ndarray) -> np.ndarray:
+        """(S,) a state from (1 + n_blocks, 2) positions and velocities."""
+        dyn = np.concatenate([pos, vel], axis=1).reshape(-1)  # per body: x, y, vx, vy
+        return np.concatenate([dyn, self.static])
+
+    def reset(self) -> np.ndarray:
+        self.set_state(self.initial_state())
+        return self.state()
+
+    def state(self) -> np.ndarray:
+        """(S,) the current true state."""
+        return self._read(self.data)
+
+    def _read(self, data: mujoco.MjData) -> np.ndarray:
+        pos = data.qpos.reshape(-1, 2)
+        vel = data.qvel.reshape(-1, 2)
+        return self.state_from(pos, vel)
+
+    def _write(self, data: mujoco.MjData, state: np.ndarray) -> None:
+        dyn = np.asarray(state[: self.spec.n_dynamic], float).reshape(-1, 4)
+        data.qpos[:] = dyn[:, 0:2].reshape(-1)
+        data.qvel[:] = dyn[:, 2:4].reshape(-1)
+        data.ctrl[:] = 0.0
+        mujoco.mj_forward(self.model, data)
+
+    def set_state(self, state: np.ndarray) -> None:
+        """Put the simulation in `state` (its constant part must match this layout)."""
+        state = np.asarray(state, float)
+        if state.shape != (self.spec.dim,):
+            raise ValueError(f"state has shape {state.shape}; this scene needs ({self.spec.dim},)")
+        self.data.time = 0.0
+        self._write(self.data, state)
+
+    def step(self, action: np.ndarray) -> np.ndarray:
+        """Apply `action` in [-1, 1]^2 for one control step (FRAME_SKIP physics steps)."""
+        self.data.ctrl[:] = np.clip(np.asarray(action, float), -1.0, 1.0)
+        mujoco.mj_step(self.model, self.data, nstep=FRAME_SKIP)
+        return self.state()
+
+    # --- task -----------------------------------------------------------------------------
+    def holds(self, subgoal: Subgoal, state: np.ndarray | None = None) -> bool:
+        return subgoal_holds(self.layout, self.state() if state is None else state, subgoal)
+
+    def goal_states(self, subgoal: Subgoal, state: np.ndarray | None = None) -> list[np.ndarray]:
+        """The scene with `subgoal` achieved, as a short sequence of (S,) goal states.
+
+        Built in MuJoCo from `state` (default: now): everything the subgoal does not move
+        stays put. `go` passes through doorways on the way; `push` first puts the agent
+        behind the block (contact skills need an intermediate goal), then the block in the
+        target with the agent behind it.
+        """
+        state = self.state() if state is None else np.asarray(state, float)
+        pos = state[: self.spec.n_dynamic].reshape(-1, 4)[:, 0:2].copy()
+        target = np.asarray(self.layout.target(subgoal.target).pos, float)
+        goals = []
+        if subgoal.skill == "go":
+            for p in go_waypoints(self.layout, pos[0], target):
+                pos[0] = p
+                goals.append(pos.copy())
+        else:
+            i = 1 + self.layout.block_index(subgoal.object)
+            d = target - pos[i]
+            u = d / max(np.linalg.norm(d), 1e-6)
+            pos[0] = pos[i] - BEHIND * u
+            goals.append(pos.copy())
+            pos[i] = target
+            pos[0] = target - BEHIND * u
+            goals.append(pos.copy())
+        return [self._settled(g) for g in goals]
+
+    def _settled(self, pos: np.ndarray) -> np.ndarray:
+        # Pass the pose through MuJoCo so that what the goal shows is a physical scene.
+        s = self.state_from(pos, np.zeros_like(pos))
+        self._write(self._scratch, s)
+        return self._read(self._scratch)
+
+    # --- pixels ---------------------------------------------------------------------------
+    def render(self, state: np.ndarray | None = None, width: int = 64,
+               height: int | None = None) -> np.ndarray:
+        """(H, W, 3) uint8 top-down image of `state` (default: now)."""
+        height = height or width
+        key = (width, height)
+        if key not in self._renderers:
+            self._renderers[key] = mujoco.Renderer(self.model, height, width)
+        renderer = self._renderers[key]
+        data = self.data
+        if state is not None:
+            self._write(self._scratch, np.asarray(state, float))
+            data = self._scratch
+        renderer.update_scene(data, camera="top")
+        return renderer.render().copy()
+
+    def close(self) -> None:
+        for r in self._renderers.values():
+            r.close()
+        self._renderers.clear()
+
+
+def world_for(scenario: str, seed: int) -> World:
+    """Compile the registered scenario `scenario` at `seed`."""
+    from scenarios.registry import get
+
+    return World(get(scenario).layout(seed))
+
+
+__all__ = ["AGENT", "World", "StateSpec", "subgoal_holds", "world_for", "go_waypoints",
+           "agent_pos", "block_pos", "build_mjcf"]
