@@ -1,0 +1,1 @@
+"""The agent layer: LLM backends, decomposition, the LangGraph agent, chat, evaluation, CLI."""

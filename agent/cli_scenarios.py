@@ -1,0 +1,108 @@
+"""`wmagent scenarios ...` and `wmagent collect`: look at scenes and gather data."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console()
+scenarios_app = typer.Typer(help="List and inspect the registered scenarios.",
+                            no_args_is_help=True)
+
+
+def _check_scenario(name: str) -> str:
+    import scenarios
+
+    scenarios.get(name)  # raises ValueError naming the known scenarios
+    return name
+
+
+@scenarios_app.command("list")
+def list_scenarios(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List the registered scenario families."""
+    import scenarios
+
+    rows = [{"name": s.name, "contents": s.summary, "example": s.example}
+            for s in map(scenarios.get, scenarios.names())]
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    table = Table("name", "contents", "typical instruction", title="scenarios")
+    for r in rows:
+        table.add_row(r["name"], r["contents"], f'"{r["example"]}"')
+    console.print(table)
+
+
+@scenarios_app.command("show")
+def show(
+    name: Annotated[str, typer.Argument(help="Scenario name (see `wmagent scenarios list`).")],
+    seed: Annotated[int, typer.Option(min=0, help="Layout seed.")] = 0,
+    png: Annotated[Path | None, typer.Option(help="Write a rendered top-down frame here.")] = None,
+    size: Annotated[int, typer.Option(min=16, max=640, help="Frame side in pixels.")] = 320,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the description as JSON.")] = False,
+) -> None:
+    """Describe one seeded scene: its objects, targets, rooms and state layout."""
+    from scenarios import world_for
+    from scenarios.scene import SceneDescription
+
+    world = world_for(_check_scenario(name), seed)
+    scene = SceneDescription.from_layout(world.layout)
+    if as_json:
+        print(scene.model_dump_json(indent=1))
+    else:
+        table = Table("name", "kind", "position", "room", title=f"{name}, seed {seed}")
+        for t in scene.objects + scene.targets:
+            table.add_row(t.name, t.kind, f"({t.position[0]:+.2f}, {t.position[1]:+.2f})",
+                          t.room or "")
+        console.print(table)
+        for d in scene.doorways:
+            console.print(f"{d.name}: joins the {d.rooms[0]} and the {d.rooms[1]} at "
+                          f"({d.position[0]:+.2f}, {d.position[1]:+.2f})")
+        fields = ", ".join(f"{f.start}:{f.stop} {f.name}" for f in world.spec.fields)
+        console.print(f"state vector ({world.spec.dim}): {fields}", highlight=False)
+    if png is not None:
+        import imageio.v3 as iio
+
+        png.parent.mkdir(parents=True, exist_ok=True)
+        iio.imwrite(png, world.render(width=size))
+        console.print(f"wrote {png}")
+
+
+def collect(
+    name: Annotated[str, typer.Argument(help="Scenario name.")],
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes to collect.")] = 1000,
+    out: Annotated[Path, typer.Option(help="Output directory (resumed if it exists).")] = Path(
+        "data/collect"),
+    steps: Annotated[int, typer.Option(min=1, help="Control steps per episode.")] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="First scene seed.")] = 0,
+    pixels: Annotated[int, typer.Option(min=0, help="Also store frames of this side; 0: no.")] = 0,
+    shard_size: Annotated[int, typer.Option(min=1, help="Episodes per shard file.")] = 256,
+) -> None:
+    """Collect episodes (random, noisy-scripted, scripted) into safetensors shards."""
+    from scenarios.collect import CollectConfig
+    from scenarios.collect import collect as run_collect
+
+    cfg = CollectConfig(_check_scenario(name), episodes, steps=steps, seed=seed, pixels=pixels,
+                        shard_size=shard_size)
+    start = time.perf_counter()
+    with Progress(TextColumn("collect {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as bar:
+        task = bar.add_task(name, total=episodes)
+        run_collect(cfg, out, progress=lambda n: bar.update(task, completed=n))
+    secs = time.perf_counter() - start
+    console.print(f"{episodes} episodes x {steps} steps in {out} "
+                  f"({episodes * steps / max(secs, 1e-9):,.0f} transitions/s)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(scenarios_app, name="scenarios")
+    app.command("collect")(collect)
