@@ -5,6 +5,9 @@ from scenarios.layout import Layout
 from scenarios.registry import Scenario, get, names, register
 from scenarios.subgoals import AGENT, Plan, Subgoal
 from scenarios.world import StateSpec, World, subgoal_holds, world_for
+from scenarios.env import WMEnv, register_all
+
+register_all()
 
 __all__ = ["AGENT", "Layout", "Plan", "Scenario", "StateSpec", "Subgoal", "World", "get",
-           "names", "register", "subgoal_holds", "world_for"]
+           "names", "register", "subgoal_holds", "world_for", "WMEnv"]

@@ -27,7 +27,7 @@ from safetensors.numpy import load_file, save_file
 
 from scenarios.registry import get
 from scenarios.skills import ScriptedSkill
-from scenarios.subgoals import AGENT, Subgoal
+from scenarios.subgoals import Subgoal
 from scenarios.world import FRAME_SKIP, World
 
 POLICIES = ("random", "noisy", "scripted")
@@ -75,17 +75,7 @@ def _random_actions(rng: np.random.Generator, steps: int) -> np.ndarray:
 
 
 def _random_subgoal(world: World, rng: np.random.Generator) -> Subgoal:
-    layout = world.layout
-    zones = [t.name for t in layout.targets if t.kind == "zone"]
-    while True:
-        if layout.blocks and rng.random() < 0.75:
-            s = Subgoal(skill="push", object=layout.blocks[rng.integers(len(layout.blocks))].name,
-                        target=str(rng.choice(zones)))
-        else:
-            s = Subgoal(skill="go", object=AGENT,
-                        target=layout.targets[rng.integers(len(layout.targets))].name)
-        if not world.holds(s):
-            return s
+    return world.random_subgoal(rng)
 
 
 def _rollout_open_loop(world: World, actions: np.ndarray) -> np.ndarray:
@@ -157,7 +147,7 @@ def collect(cfg: CollectConfig, out: str | os.PathLike,
     world = World(get(cfg.scenario).layout(cfg.seed))
     manifest = {
         "format_version": FORMAT_VERSION,
-        "config": asdict(cfg),
+        "config": json.loads(json.dumps(asdict(cfg))),  # as it reads back from disk
         "state_dim": world.spec.dim,
         "state_fields": [asdict(f) for f in world.spec.fields],
         "n_dynamic": world.spec.n_dynamic,

@@ -100,13 +100,15 @@ class Layout:
         for t in self.targets:
             if t.name == name:
                 return t
-        raise KeyError(name)
+        known = ", ".join(t.name for t in self.targets)
+        raise ValueError(f"no target {name!r} in this {self.scenario} scene; targets: {known}")
 
     def block_index(self, name: str) -> int:
         for i, b in enumerate(self.blocks):
             if b.name == name:
                 return i
-        raise KeyError(name)
+        known = ", ".join(b.name for b in self.blocks) or "none"
+        raise ValueError(f"no block {name!r} in this {self.scenario} scene; blocks: {known}")
 
     def room_of(self, p: np.ndarray | tuple[float, float]) -> str | None:
         for r in self.rooms:

@@ -283,6 +283,27 @@ class World:
     def holds(self, subgoal: Subgoal, state: np.ndarray | None = None) -> bool:
         return subgoal_holds(self.layout, self.state() if state is None else state, subgoal)
 
+    def random_subgoal(self, rng: np.random.Generator, skill: str | None = None,
+                       push_share: float = 0.75) -> Subgoal:
+        """A random subgoal that does not hold now: `push` with probability `push_share` when
+        the scene has blocks (or always/never when `skill` is given)."""
+        layout = self.layout
+        zones = [t.name for t in layout.targets if t.kind == "zone"]
+        if skill == "push" and not layout.blocks:
+            raise ValueError(f"the {layout.scenario} scenario has no blocks to push")
+        for _ in range(1000):
+            push = skill == "push" or (skill is None and bool(layout.blocks)
+                                       and rng.random() < push_share)
+            if push:
+                s = Subgoal(skill="push", object=layout.blocks[rng.integers(len(layout.blocks))].name,
+                            target=str(rng.choice(zones)))
+            else:
+                s = Subgoal(skill="go", object=AGENT,
+                            target=layout.targets[rng.integers(len(layout.targets))].name)
+            if not self.holds(s):
+                return s
+        raise RuntimeError("every subgoal already holds in this scene")
+
     def goal_states(self, subgoal: Subgoal, state: np.ndarray | None = None) -> list[np.ndarray]:
         """The scene with `subgoal` achieved, as a short sequence of (S,) goal states.
 
