@@ -1,0 +1,166 @@
+"""The Python API: `Agent.from_settings(...).run(scenario, instruction, seed=...)`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langgraph.types import Command
+
+from agent.graph import Budgets, Resources, build_graph
+from agent.records import EpisodeRecord, SubgoalOutcome
+from agent.store import RunStore
+from scenarios import World, get
+from scenarios.subgoals import Subgoal
+
+EventHandler = Callable[[dict], None]
+AnswerFn = Callable[[str], str]
+
+
+@dataclass
+class Agent:
+    """An agent kind bound to its resources and a run store."""
+
+    kind: str
+    resources: Resources
+    store: RunStore = field(default_factory=RunStore)
+    llm_name: str = ""
+    world_model_name: str = ""
+    needs_ground_truth: bool = False
+    video_size: int = 256
+
+    def __post_init__(self):
+        self.graph = build_graph(self.resources, self.store.checkpointer())
+        self.resources.trajectory = self.store.append_trajectory
+
+    @classmethod
+    def from_settings(cls, agent: str = "hybrid", **settings: Any) -> Agent:
+        """Build an agent of kind `agent` (see `agent.factory.AGENTS`) from settings."""
+        from agent.factory import make_agent
+
+        return make_agent(agent, **settings)
+
+    # --- running --------------------------------------------------------------------------
+    def run(self, scenario: str, instruction: str, seed: int = 0,
+            subgoals: list[Subgoal | dict] | None = None, video: str | Path | None = None,
+            thread_id: str | None = None, on_event: EventHandler | None = None,
+            answer: AnswerFn | None = None) -> EpisodeRecord:
+        """Run one episode; `subgoals` is the ground truth (required by oracle agents).
+
+        A clarification question is passed to `answer`; without it the run stops with status
+        `needs_clarification` and `resume(thread_id, answer=...)` continues it.
+        """
+        get(scenario)
+        if self.needs_ground_truth and not subgoals:
+            raise ValueError(f"the {self.kind} agent needs the ground-truth subgoals: pass "
+                             "subgoals=[...] (on the command line, --subgoals)")
+        thread_id = thread_id or uuid.uuid4().hex[:12]
+        if self.store.run_info(thread_id) is not None:
+            raise ValueError(f"thread {thread_id} already exists; resume it or pick another id")
+        gt = [Subgoal.model_validate(s).model_dump() for s in subgoals] if subgoals else None
+        inputs = {"scenario": scenario, "seed": int(seed), "instruction": instruction,
+                  "ground_truth": gt, "given_plan": gt if self.needs_ground_truth else None}
+        self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running")
+        return self._drive(thread_id, inputs, on_event, answer, video)
+
+    def resume(self, thread_id: str, answer: str | AnswerFn | None = None,
+               on_event: EventHandler | None = None,
+               video: str | Path | None = None) -> EpisodeRecord:
+        """Continue a run from its last checkpoint (after a crash, or with an answer)."""
+        info = self.store.run_info(thread_id)
+        if info is None:
+            raise ValueError(f"no run with thread id {thread_id!r}; `wmagent runs` lists them")
+        if info["agent"] != self.kind:
+            raise ValueError(f"thread {thread_id} was run by the {info['agent']} agent; "
+                             f"resume it with --agent {info['agent']}")
+        snapshot = self.graph.get_state(self._config(thread_id))
+        if snapshot.values.get("status") in ("done", "failed"):
+            return self.record(thread_id, video)
+        inputs: Any = None
+        answer_fn = answer if callable(answer) else None
+        if snapshot.interrupts:
+            if answer is None:
+                return self.record(thread_id, video)
+            if isinstance(answer, str):
+                inputs = Command(resume=answer)
+            else:
+                inputs = Command(resume=answer(snapshot.interrupts[0].value["question"]))
+        return self._drive(thread_id, inputs, on_event, answer_fn, video)
+
+    def _config(self, thread_id: str) -> dict:
+        return {"configurable": {"thread_id": thread_id},
+                "recursion_limit": self.resources.budgets.recursion_limit()}
+
+    def _drive(self, thread_id: str, inputs: Any, on_event: EventHandler | None,
+               answer: AnswerFn | None, video: str | Path | None) -> EpisodeRecord:
+        config = self._config(thread_id)
+        while True:
+            question = None
+            # "sync": each checkpoint is on disk before the next step starts, so a killed
+            # process loses at most the step it was in.
+            for mode, chunk in self.graph.stream(inputs, config, durability="sync",
+                                                 stream_mode=["custom", "updates"]):
+                if mode == "custom" and on_event:
+                    on_event(chunk)
+                elif mode == "updates" and "__interrupt__" in chunk:
+                    question = chunk["__interrupt__"][0].value["question"]
+            if question is None or answer is None:
+                break
+            inputs = Command(resume=answer(question))
+        return self.record(thread_id, video)
+
+    # --- results --------------------------------------------------------------------------
+    def record(self, thread_id: str, video: str | Path | None = None) -> EpisodeRecord:
+        """The episode record of a thread, from its last checkpoint."""
+        snapshot = self.graph.get_state(self._config(thread_id))
+        s = snapshot.values
+        if not s:
+            raise ValueError(f"thread {thread_id} has no checkpoint yet")
+        status = s.get("status", "running")
+        question = None
+        if snapshot.interrupts:
+            status, question = "needs_clarification", snapshot.interrupts[0].value["question"]
+        elif status == "running":  # the process stopped before the report: resumable
+            status = "interrupted"
+        judged = s.get("ground_truth") or s.get("plan") or []
+        first = s.get("first_plan")
+        ms = [o["decision_ms_median"] for o in s.get("outcomes", [])
+              if o.get("decision_ms_median") is not None]
+        rec = EpisodeRecord(
+            agent=self.kind, scenario=s["scenario"], seed=s["seed"],
+            instruction=s["instruction"], thread_id=thread_id, status=status,
+            reason=s.get("reason", ""), question=question,
+            plan=[Subgoal.model_validate(x) for x in s["plan"]] if s.get("plan") else None,
+            ground_truth=([Subgoal.model_validate(x) for x in s["ground_truth"]]
+                          if s.get("ground_truth") else None),
+            plan_exact=(first == s["ground_truth"]) if s.get("ground_truth") and (
+                first is not None) else (False if s.get("ground_truth") else None),
+            outcomes=[SubgoalOutcome.model_validate(o) for o in s.get("outcomes", [])],
+            subgoals_total=len(judged), subgoals_done=s.get("monitor_done", 0),
+            success=status == "done", steps=s.get("steps", 0), seconds=s.get("seconds", 0.0),
+            llm_calls=s.get("llm_calls", 0), prompt_tokens=s.get("prompt_tokens", 0),
+            completion_tokens=s.get("completion_tokens", 0),
+            llm_seconds=s.get("llm_seconds", 0.0),
+            decision_ms_median=float(np.median(ms)) if ms else None,
+            revisions=s.get("revisions", 0), imagination=s.get("imagination", []),
+            llm=self.llm_name, world_model=self.world_model_name,
+        )
+        if video and status in ("done", "failed"):
+            rec.video = str(self.write_video(thread_id, video, s["scenario"], s["seed"]))
+        if status in ("done", "failed", "needs_clarification"):
+            self.store.save_run(thread_id, self.kind, rec.scenario, rec.seed, rec.instruction,
+                                status, rec.model_dump(mode="json"))
+        return rec
+
+    def write_video(self, thread_id: str, path: str | Path, scenario: str, seed: int) -> Path:
+        """Render the thread's recorded true-state trajectory to a video file."""
+        from scenarios.video import write_video
+
+        world = World(get(scenario).layout(seed))
+        frames = [world.render(s, self.video_size) for s in self.store.trajectory(thread_id)]
+        world.close()
+        return write_video(frames, path)

@@ -1,0 +1,45 @@
+"""Test doubles for the agent graph: a decomposer that replays queued answers."""
+
+from dataclasses import dataclass, field
+
+from scenarios.subgoals import Plan, Subgoal
+
+
+@dataclass
+class FakeUsage:
+    prompt_tokens: int = 100
+    completion_tokens: int = 20
+    seconds: float = 0.01
+    calls: int = 1
+
+
+@dataclass
+class FakeDecomposition:
+    plan: Plan | None = None
+    question: str | None = None
+    problems: list = field(default_factory=list)
+    usage: FakeUsage = field(default_factory=FakeUsage)
+
+
+class QueuedDecomposer:
+    """Replays answers: a list of subgoal lists, or strings (questions)."""
+
+    name = "queued"
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def _next(self):
+        a = self.answers.pop(0)
+        if isinstance(a, str):
+            return FakeDecomposition(question=a)
+        return FakeDecomposition(plan=Plan(subgoals=[Subgoal.model_validate(s) for s in a]))
+
+    def decompose(self, scene, instruction):
+        self.calls.append(("decompose", instruction))
+        return self._next()
+
+    def revise(self, scene, instruction, done, failed, reason):
+        self.calls.append(("revise", reason))
+        return self._next()

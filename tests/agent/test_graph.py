@@ -1,0 +1,129 @@
+"""The agent graph: durable, bounded, asks when unsure, revises on failure."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agent.api import Agent
+from agent.executors import ScriptedExecutor
+from agent.graph import Budgets, Resources
+from agent.store import RunStore
+from scenarios import world_for
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fakes import QueuedDecomposer  # noqa: E402
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+
+
+def sort_plan(seed):
+    layout = world_for("sort", seed).layout
+    return [{"skill": "push", "object": b.name, "target": f"{b.colour} zone"}
+            for b in layout.blocks]
+
+
+def make_agent(tmp_path, answers, **budgets):
+    return Agent("hybrid", Resources(executor=ScriptedExecutor(),
+                                     decomposer=QueuedDecomposer(answers),
+                                     budgets=Budgets(**budgets)),
+                 store=RunStore(tmp_path))
+
+
+def test_plan_executed_and_judged_on_the_true_state(tmp_path):
+    plan = sort_plan(1)
+    agent = make_agent(tmp_path, [plan])
+    events = []
+    rec = agent.run("sort", "sort the blocks", seed=1, subgoals=plan, on_event=events.append)
+    assert rec.success and rec.status == "done" and rec.plan_exact
+    assert rec.subgoals_done == 3 and [o.success for o in rec.outcomes] == [True] * 3
+    assert rec.steps == len(agent.store.trajectory(rec.thread_id)) - 1
+    kinds = [e["type"] for e in events]
+    assert kinds[:3] == ["perceived", "plan", "subgoal_started"]
+    assert kinds.count("subgoal_done") == 3 and kinds[-1] == "report"
+    assert rec.prompt_tokens == 100 and rec.llm_calls == 1
+
+
+def test_wrong_plan_fails_against_ground_truth(tmp_path):
+    plan = sort_plan(1)
+    wrong = [plan[1], plan[0]]  # right subgoals, wrong order is still wrong for 'first A then B'
+    agent = make_agent(tmp_path, [[plan[2]]])
+    rec = agent.run("sort", "sort", seed=1, subgoals=wrong)
+    assert not rec.success and rec.plan_exact is False and rec.status == "failed"
+
+
+def test_clarification_pauses_and_resumes_with_the_answer(tmp_path):
+    plan = sort_plan(2)[:1]
+    agent = make_agent(tmp_path, ["Which block do you mean?", plan])
+    rec = agent.run("sort", "push the pink block", seed=2)
+    assert rec.status == "needs_clarification" and rec.question == "Which block do you mean?"
+    rec = agent.resume(rec.thread_id, answer="the first one")
+    assert rec.status == "done" and rec.success
+    calls = agent.resources.decomposer.calls
+    assert "Answer: the first one" in calls[-1][1]
+
+
+def test_questions_are_bounded(tmp_path):
+    agent = make_agent(tmp_path, ["what?", "what?", "what?"], clarifications=1)
+    rec = agent.run("pads", "do something", seed=0, answer=lambda q: "no idea")
+    assert rec.status == "failed" and rec.question is None
+
+
+def test_failure_goes_back_to_the_llm_and_budgets_end_the_loop(tmp_path):
+    # 6 attempts of 2 steps cannot reach the farthest pad: retry, revise twice, then stop.
+    layout = world_for("pads", 0).layout
+    far = max(layout.targets, key=lambda t: np.hypot(*np.subtract(t.pos, layout.agent_start)))
+    plan = [{"skill": "go", "object": "agent", "target": far.name}]
+    agent = make_agent(tmp_path, [plan, plan, plan], go_steps=2, retries=1, revisions=2)
+    rec = agent.run("pads", "go", seed=0)
+    assert rec.status == "failed" and "no revisions left" in rec.reason
+    assert rec.revisions == 2
+    assert len(rec.outcomes) == 6  # (1 + 1 retry) x (1 + 2 revisions)
+    assert [c[0] for c in agent.resources.decomposer.calls] == ["decompose", "revise", "revise"]
+    assert "not reached within 2 steps" in agent.resources.decomposer.calls[1][1]
+
+
+def test_killed_run_resumes_from_its_checkpoint(tmp_path):
+    layout = world_for("pads", 3).layout
+    targets = [t.name for t in layout.targets[:3]]
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "_slow_run.py"), str(tmp_path), "t1", "pads", "3", *targets],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
+    traj = tmp_path / "trajectories" / "t1.npy"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if traj.exists() and len(np.load(traj)) > 25:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(np.load(traj)) - 1
+    agent = Agent("oracle-script", Resources(executor=ScriptedExecutor()),
+                  store=RunStore(tmp_path), needs_ground_truth=True)
+    assert agent.record("t1").status == "interrupted"
+    rec = agent.resume("t1")
+    assert rec.success and rec.subgoals_done == 3
+    assert rec.steps > done_before > 0
+    states = agent.store.trajectory("t1")
+    assert len(states) == rec.steps + 1, "a resumed segment must not be recorded twice"
+    assert np.abs(np.diff(states[:, :2], axis=0)).max() < 0.2, "no jumps in the trajectory"
+
+
+def test_recursion_limit_exceeds_what_budgets_allow():
+    b = Budgets()
+    assert b.recursion_limit() > 12 * (b.push_steps // b.segment + 2)
+    with pytest.raises(ValueError, match="Budgets.segment must be at least 1"):
+        Budgets(segment=0)
+
+
+def test_oracle_agents_need_ground_truth(tmp_path):
+    agent = Agent("oracle-script", Resources(executor=ScriptedExecutor()),
+                  store=RunStore(tmp_path), needs_ground_truth=True)
+    with pytest.raises(ValueError, match="needs the ground-truth subgoals"):
+        agent.run("pads", "go", seed=0)
