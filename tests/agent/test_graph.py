@@ -91,14 +91,14 @@ def test_failure_goes_back_to_the_llm_and_budgets_end_the_loop(tmp_path):
 
 def test_killed_run_resumes_from_its_checkpoint(tmp_path):
     layout = world_for("pads", 3).layout
-    targets = [t.name for t in layout.targets[:3]]
+    targets = [t.name for t in layout.targets]  # all five pads: a long episode
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "_slow_run.py"), str(tmp_path), "t1", "pads", "3", *targets],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, text=True)
     traj = tmp_path / "trajectories" / "t1.npy"
     deadline = time.time() + 120
     while time.time() < deadline:
-        if traj.exists() and len(np.load(traj)) > 25:
+        if traj.exists() and len(np.load(traj)) > 15:
             break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
@@ -108,7 +108,7 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
                   store=RunStore(tmp_path), needs_ground_truth=True)
     assert agent.record("t1").status == "interrupted"
     rec = agent.resume("t1")
-    assert rec.success and rec.subgoals_done == 3
+    assert rec.success and rec.subgoals_done == 5
     assert rec.steps > done_before > 0
     states = agent.store.trajectory("t1")
     assert len(states) == rec.steps + 1, "a resumed segment must not be recorded twice"
