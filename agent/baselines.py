@@ -1,0 +1,142 @@
+"""Baselines without the graph's decomposition: the pure-LLM planner and the world model alone.
+
+They share the `Agent.run` interface and the run store (trajectory, video, record) so the
+evaluation treats every agent alike.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from agent.graph import Budgets
+from agent.records import EpisodeRecord
+from agent.store import RunStore
+from scenarios import World, get
+from scenarios.scene import SceneDescription
+from scenarios.subgoals import Subgoal
+from scenarios.tasks import TaskMonitor
+
+
+@dataclass
+class LoopAgent:
+    """Common scaffolding: a closed loop in one process, judged on the true state."""
+
+    kind: str
+    budgets: Budgets = Budgets()
+    store: RunStore = field(default_factory=RunStore)
+    llm_name: str = ""
+    world_model_name: str = ""
+    needs_ground_truth: bool = True
+    video_size: int = 256
+
+    def step_budget(self, subgoals: list[Subgoal]) -> int:
+        """The hybrid agent's budget for one attempt at each subgoal, capped per episode."""
+        return min(self.budgets.episode_steps, sum(self.budgets.steps_for(s) for s in subgoals))
+
+    def run(self, scenario: str, instruction: str, seed: int = 0,
+            subgoals: list[Subgoal | dict] | None = None, video: str | Path | None = None,
+            thread_id: str | None = None, on_event: Callable[[dict], None] | None = None,
+            answer: Any = None) -> EpisodeRecord:
+        get(scenario)
+        if not subgoals:
+            raise ValueError(f"the {self.kind} agent needs the ground-truth subgoals to judge "
+                             "(and, for wm-only, to build the final goal): pass subgoals=[...]")
+        gt = [Subgoal.model_validate(s) for s in subgoals]
+        thread_id = thread_id or uuid.uuid4().hex[:12]
+        world = World(get(scenario).layout(int(seed)))
+        for s in gt:
+            world.holds(s)
+        self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running")
+        monitor = TaskMonitor(world.layout, gt)
+        states = [world.state()]
+        emit = on_event or (lambda e: None)
+        start = time.perf_counter()
+        stats = self.loop(world, instruction, gt, monitor, states, emit)
+        seconds = time.perf_counter() - start
+        self.store.append_trajectory(thread_id, 0, np.asarray(states))
+        success = monitor.success(world.state())
+        emit({"type": "report", "status": "done" if success else "failed", "success": success})
+        rec = EpisodeRecord(
+            agent=self.kind, scenario=scenario, seed=int(seed), instruction=instruction,
+            thread_id=thread_id, status="done" if success else "failed",
+            reason="" if success else stats.pop("reason", "not every subgoal was achieved"),
+            ground_truth=gt, subgoals_total=len(gt), subgoals_done=monitor.done,
+            success=success, steps=len(states) - 1, seconds=seconds,
+            llm=self.llm_name, world_model=self.world_model_name,
+            **{k: v for k, v in stats.items() if k != "reason"})
+        if video:
+            from scenarios.video import write_video
+
+            rec.video = str(write_video([world.render(s, self.video_size) for s in states], video))
+        world.close()
+        self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, rec.status,
+                            rec.model_dump(mode="json"))
+        return rec
+
+    def loop(self, world: World, instruction: str, gt: list[Subgoal], monitor: TaskMonitor,
+             states: list[np.ndarray], emit: Callable[[dict], None]) -> dict:
+        raise NotImplementedError
+
+
+class Move(BaseModel):
+    """The pure-LLM planner's answer: where to push the puck for the next second."""
+
+    dx: float = Field(ge=-1, le=1, description="force along x (east), -1 to 1")
+    dy: float = Field(ge=-1, le=1, description="force along y (north), -1 to 1")
+    done: bool = Field(description="true when the instruction is fully carried out")
+
+
+LLM_ONLY_SYSTEM = (
+    "You drive a round puck (the agent) on a table seen from above; x grows to the east, y "
+    "to the north, positions are in metres. Each turn you choose a force (dx, dy), each "
+    "between -1 and 1, that is applied for the next second; the puck pushes blocks it runs "
+    "into. Carry out the person's instruction in order. Answer only with JSON "
+    '{"dx": number, "dy": number, "done": boolean}.'
+)
+
+
+@dataclass
+class LLMOnlyAgent(LoopAgent):
+    """The pure-LLM planner: the LLM reads the scene as text and picks the force every chunk."""
+
+    backend: Any = None
+    chunk: int = 10
+    """control steps each LLM answer is held for"""
+
+    def loop(self, world, instruction, gt, monitor, states, emit) -> dict:
+        calls = prompt = completion = 0
+        llm_seconds = 0.0
+        budget = self.step_budget(gt)
+        reason = f"step budget ({budget}) exhausted"
+        while len(states) - 1 < budget:
+            scene = SceneDescription.from_layout(world.layout, world.state())
+            elapsed = len(states) - 1
+            messages = [
+                {"role": "system", "content": LLM_ONLY_SYSTEM},
+                {"role": "user", "content": f"{scene.to_text()}\nAgent velocity: "
+                 f"({states[-1][2]:.2f}, {states[-1][3]:.2f}) m/s. Time used: {elapsed / 10:.0f}"
+                 f" of {budget / 10:.0f} s.\nInstruction: {instruction}"},
+            ]
+            move, usage = self.backend.complete(messages, Move)
+            calls += 1
+            prompt += usage.prompt_tokens
+            completion += usage.completion_tokens
+            llm_seconds += usage.seconds
+            if move.done:
+                reason = "the LLM declared the task done"
+                break
+            for _ in range(min(self.chunk, budget - elapsed)):
+                states.append(world.step(np.array([move.dx, move.dy])))
+                monitor.update(states[-1])
+                emit({"type": "mpc_step", "step": len(states) - 1, "index": monitor.done,
+                      "energy": None, "decision_ms": 1000 * usage.seconds})
+        return {"llm_calls": calls, "prompt_tokens": prompt, "completion_tokens": completion,
+                "llm_seconds": llm_seconds, "reason": reason}
