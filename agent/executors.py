@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from scenarios import World
 from scenarios.skills import ScriptedSkill
 from scenarios.subgoals import Subgoal
@@ -22,6 +24,7 @@ class ExecStep:
 class ExecResult:
     success: bool
     steps: int
+    states: np.ndarray  # (T+1, S): the state before and after each control step
     decision_ms: list[float] = field(default_factory=list)
     reason: str = ""
 
@@ -39,12 +42,14 @@ class ScriptedExecutor:
         state = world.state()
         skill = ScriptedSkill(world.layout, subgoal, state)
         ms: list[float] = []
+        states = [state]
         for t in range(max_steps):
             if skill.done(state):
-                return ExecResult(True, t, ms)
+                break
             start = time.perf_counter()
             action = skill(state)
             ms.append(1000 * (time.perf_counter() - start))
             state = world.step(action)
+            states.append(state)
             on_step(ExecStep(t + 1, None, ms[-1]))
-        return ExecResult(skill.done(state), max_steps, ms)
+        return ExecResult(skill.done(state), len(states) - 1, np.asarray(states), ms)

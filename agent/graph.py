@@ -111,7 +111,9 @@ class Executor(Protocol):
     name: str
 
     def run(self, world: World, subgoal: Subgoal, max_steps: int,
-            on_step: Callable[[Any], None]) -> Any:  # .success .steps .decision_ms .reason
+            on_step: Callable[[Any], None]) -> Any:
+        """Returns .success, .steps, .states (T+1, S), .decision_ms; `on_step` gets progress
+        reports (.step: control steps so far, .energy, .decision_ms) for the event stream."""
         ...
 
     def reset(self) -> None:
@@ -289,25 +291,28 @@ def build_graph(res: Resources, checkpointer=None):
         left_subgoal = budgets.steps_for(subgoal) - state.get("subgoal_steps", 0)
         left_episode = budgets.episode_steps - state.get("steps", 0)
         n = max(0, min(budgets.segment, left_subgoal, left_episode))
-        states: list[np.ndarray] = []
         base = state.get("steps", 0)
 
         def on_step(info: Any) -> None:
-            s = world.state()
-            states.append(s)
-            monitor.update(s)
-            _emit({"type": "mpc_step", "step": base + len(states), "index": state["current"],
+            _emit({"type": "mpc_step", "step": base + int(info.step), "index": state["current"],
                    "energy": getattr(info, "energy", None),
                    "decision_ms": getattr(info, "decision_ms", None)})
 
         result = res.executor.run(world, subgoal, n, on_step) if n else None
+        # Every state the executor passed through: the monitor must see transient successes.
+        states = list(result.states[1:]) if result is not None else []
+        for s in states:
+            monitor.update(s)
         if res.trajectory and states:
             res.trajectory(_thread(config), state.get("traj_len", 1), np.asarray(states))
+        used = state.get("subgoal_steps", 0) + len(states)
+        if not states and not world.holds(subgoal):
+            used = budgets.steps_for(subgoal)  # the executor gave up: stop this attempt
         return {
             "sim_state": world.state().tolist(),
             "traj_len": state.get("traj_len", 1) + len(states),
             "steps": base + len(states),
-            "subgoal_steps": state.get("subgoal_steps", 0) + len(states),
+            "subgoal_steps": used,
             "subgoal_ms": state.get("subgoal_ms", []) + list(getattr(result, "decision_ms", [])),
             "monitor_done": monitor.done,
         }
