@@ -456,3 +456,13 @@ def _where(world: World, subgoal: Subgoal) -> str:
         i = world.layout.block_index(subgoal.object)
         pos, what = s[4 + 4 * i: 6 + 4 * i], f"the {subgoal.object}"
     return f"{what} is {np.linalg.norm(pos - target):.2f} m from the {subgoal.target}"
+
+
+def mermaid() -> str:
+    """The compiled graph (with every optional node present) as a mermaid diagram."""
+
+    class _Absent:  # resources are never called while drawing
+        name = "none"
+
+    res = Resources(executor=_Absent(), decomposer=_Absent(), imaginer=_Absent())  # type: ignore[arg-type]
+    return build_graph(res).get_graph().draw_mermaid()
