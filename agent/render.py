@@ -1,0 +1,221 @@
+"""Showing an agent's events in a terminal: plan tables, live progress, outcomes, summaries.
+
+`EventRenderer` is the `on_event` callback of `Agent.run`/`Agent.resume`. It needs only a rich
+`Console`, so `wmagent run` and `wmagent chat` share it. It fits 80 columns and relies on words,
+not colour, so it reads the same with `NO_COLOR` set or over a slow SSH link. On a terminal,
+long operations (the LLM thinking, the MPC loop) show a live line that is replaced, not
+scrolled; elsewhere (a pipe, a log file) progress is printed every `log_every` steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.status import Status
+from rich.table import Table
+
+from agent.records import EpisodeRecord
+from scenarios.scene import SceneDescription
+from scenarios.subgoals import Subgoal
+
+
+def subgoal_text(s: dict | Subgoal) -> str:
+    return Subgoal.model_validate(s).text()
+
+
+def plan_table(plan: list[dict] | list[Subgoal], title: str = "plan",
+               predicted: dict[int, dict] | None = None) -> Table:
+    """The plan as a table; with `predicted` (index -> imagined result), a column for it."""
+    table = Table("#", "skill", "object", "target", title=title, title_justify="left")
+    if predicted:
+        table.add_column("imagined")
+    for i, s in enumerate(plan):
+        s = Subgoal.model_validate(s)
+        row = [str(i + 1), s.skill, s.object, s.target]
+        if predicted:
+            row.append(_verdict(predicted.get(i)))
+        table.add_row(*map(escape, row))
+    return table
+
+
+def scene_table(scene: SceneDescription) -> Table:
+    """Every named thing in the scene with its position (metres) and room."""
+    table = Table("name", "kind", "x", "y", title=f"{scene.scenario} (seed {scene.seed})",
+                  title_justify="left")
+    if scene.rooms:
+        table.add_column("room")
+    for t in scene.objects + scene.targets:
+        row = [t.name, t.kind, f"{t.position[0]:+.2f}", f"{t.position[1]:+.2f}"]
+        if scene.rooms:
+            row.append(t.room or "")
+        table.add_row(*map(escape, row))
+    return table
+
+
+def summary_table(record: EpisodeRecord) -> Table:
+    """The end of an episode: verdict, subgoals, steps, time and LLM tokens."""
+    verdict = "success" if record.success else record.status
+    if not record.success and record.reason:
+        verdict += f": {record.reason}"
+    tokens = record.prompt_tokens + record.completion_tokens
+    table = Table(show_header=False, title="summary", title_justify="left", box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("result", escape(verdict))
+    table.add_row("subgoals", f"{record.subgoals_done}/{record.subgoals_total} achieved"
+                  + (f", {record.revisions} revision(s)" if record.revisions else ""))
+    table.add_row("steps", f"{record.steps} control steps in {record.seconds:.1f} s"
+                  + (f" ({record.decision_ms_median:.0f} ms/decision)"
+                     if record.decision_ms_median is not None else ""))
+    table.add_row("LLM", f"{record.llm_calls} call(s), {tokens} tokens "
+                  f"({record.prompt_tokens} in, {record.completion_tokens} out), "
+                  f"{record.llm_seconds:.1f} s")
+    table.add_row("thread", record.thread_id)
+    return table
+
+
+def _verdict(r: dict | None) -> str:
+    if r is None:
+        return "-"
+    return "reached" if r.get("ok") else "not reached"
+
+
+class EventRenderer:
+    """Prints agent events as they stream in; call `close()` when the run ends or stops."""
+
+    def __init__(self, console: Console, live: bool | None = None, log_every: int = 50,
+                 steps_for: Callable[[Subgoal], int] | None = None):
+        """`live`: replace a progress line in place (default: when the console is a
+        terminal). `steps_for`: a subgoal's step budget, to draw a bar against."""
+        self.console = console
+        self.live = console.is_terminal if live is None else live
+        self.log_every = log_every
+        self.steps_for = steps_for
+        self.predicted: dict[int, dict] = {}
+        self._status: Status | None = None
+        self._progress: Progress | None = None
+        self._task = None
+        self._first_step = 0
+        self._first_energy: float | None = None
+        self._started = 0.0
+
+    # --- the callback ---------------------------------------------------------------------
+    def __call__(self, event: dict) -> None:
+        handler = getattr(self, "_on_" + event["type"], None)
+        if handler is not None:
+            handler(event)
+
+    def close(self) -> None:
+        """Stop any live display (before prompting the person, or after the run)."""
+        self._stop_status()
+        self._stop_progress()
+
+    # --- events ---------------------------------------------------------------------------
+    def _on_perceived(self, event: dict) -> None:
+        self._spin("the LLM is decomposing the goal")
+
+    def _on_question(self, event: dict) -> None:
+        self.close()
+        self.console.print(f"[bold]agent asks:[/] {escape(event['question'])}")
+
+    def _on_plan(self, event: dict) -> None:
+        self.close()
+        if event.get("revised"):
+            self.predicted.clear()
+        self.console.print(plan_table(event["plan"], "revised plan" if event.get("revised")
+                                      else "plan"))
+        for p in event.get("problems") or []:
+            self.console.print(f"  note: {escape(p)}")
+        self._spin("imagining the plan with the world model")
+
+    def _on_imagined(self, event: dict) -> None:
+        self.predicted[event["index"]] = event
+        head = f"  imagined {event['index'] + 1}: {escape(subgoal_text(event['subgoal']))} ->"
+        if event.get("ok"):
+            self.console.print(f"{head} reached")
+        else:
+            self.console.print(f"{head} [bold]not reached[/]: "
+                               f"{escape(str(event.get('reason', '')))}")
+
+    def _on_subgoal_started(self, event: dict) -> None:
+        self.close()
+        s = Subgoal.model_validate(event["subgoal"])
+        attempt = f" (attempt {event['attempt']})" if event.get("attempt", 1) > 1 else ""
+        title = f"{event['index'] + 1}. {s.text()}{attempt}"
+        self._first_step, self._first_energy = -1, None
+        self._started = time.perf_counter()
+        self._last_logged = 0
+        if self.live:
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"),
+                BarColumn(bar_width=12), TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(), console=self.console, transient=True)
+            total = self.steps_for(s) if self.steps_for else None
+            self._task = self._progress.add_task(escape(title), total=total, info="")
+            self._progress.start()
+        else:
+            self.console.print(escape(title))
+
+    def _on_mpc_step(self, event: dict) -> None:
+        if self._first_step < 0:
+            self._first_step = event["step"] - 1
+        done = event["step"] - self._first_step
+        energy = event.get("energy")
+        if energy is not None and self._first_energy is None:
+            self._first_energy = energy
+        info = f"step {done}"
+        if energy is not None:
+            info += f" energy {energy:.3f}"
+            if self._first_energy is not None and energy < self._first_energy:
+                info += " (falling)"
+        if event.get("decision_ms") is not None:
+            info += f" {event['decision_ms']:.0f} ms"
+        if self._progress is not None:
+            self._progress.update(self._task, completed=done, info=info)
+        elif done - self._last_logged >= self.log_every:
+            self._last_logged = done
+            self.console.print(f"  ... {info}")
+
+    def _on_subgoal_done(self, event: dict) -> None:
+        self._stop_progress()
+        s = subgoal_text(event["subgoal"])
+        mark = "done" if event["success"] else "FAILED"
+        line = f"  {mark}: {event['index'] + 1}. {s} in {event['steps']} steps"
+        if not event["success"] and event.get("reason"):
+            line += f" ({event['reason']})"
+        predicted = self.predicted.get(event["index"])
+        if predicted is not None:
+            actual = "reached" if event["success"] else "not reached"
+            agree = "as imagined" if predicted.get("ok") == event["success"] else (
+                "unlike imagined")
+            line += f"; imagined {_verdict(predicted)}, actually {actual} ({agree})"
+        self.console.print(escape(line))
+
+    def _on_revision(self, event: dict) -> None:
+        self.close()
+        self.console.print(f"[bold]revising the plan:[/] {escape(event['reason'])}")
+        self._spin("the LLM is revising the plan")
+
+    def _on_report(self, event: dict) -> None:
+        self.close()
+
+    # --- live helpers ---------------------------------------------------------------------
+    def _spin(self, text: str) -> None:
+        self._stop_status()
+        if self.live:
+            self._status = self.console.status(text + "...")
+            self._status.start()
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
