@@ -444,12 +444,13 @@ class Chat:
             if self.session.video:
                 self._video(rec)
         elif rec.status == "needs_clarification":
-            self.console.print(f"the agent waits for an answer; /resume {rec.thread_id} "
-                               "to give one")
+            self.console.print("the agent waits for an answer;")
+            self.console.print(f"/resume {rec.thread_id} to give one")
             self.note("agent", f"waiting for an answer: {rec.question}", rec.thread_id)
         else:
             self.console.print(f"stopped after {rec.steps} steps; the scene stays as the last "
-                               f"checkpoint left it. /resume {rec.thread_id} continues it")
+                               "checkpoint left it.")
+            self.console.print(f"/resume {rec.thread_id} continues the episode")
             self.note("agent", f"stopped after {rec.steps} steps", rec.thread_id)
 
     def _video(self, rec: EpisodeRecord) -> None:

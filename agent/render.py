@@ -9,7 +9,6 @@ scrolled; elsewhere (a pipe, a log file) progress is printed every `log_every` s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from rich.console import Console
@@ -101,7 +100,8 @@ class EventRenderer:
         self._task = None
         self._first_step = 0
         self._first_energy: float | None = None
-        self._started = 0.0
+        self._last_logged = 0
+        self._running: int | None = None  # index of the subgoal being shown
 
     # --- the callback ---------------------------------------------------------------------
     def __call__(self, event: dict) -> None:
@@ -130,7 +130,7 @@ class EventRenderer:
                                       else "plan"))
         for p in event.get("problems") or []:
             self.console.print(f"  note: {escape(p)}")
-        self._spin("imagining the plan with the world model")
+        self._spin("checking the plan")
 
     def _on_imagined(self, event: dict) -> None:
         self.predicted[event["index"]] = event
@@ -142,25 +142,28 @@ class EventRenderer:
                                f"{escape(str(event.get('reason', '')))}")
 
     def _on_subgoal_started(self, event: dict) -> None:
-        self.close()
         s = Subgoal.model_validate(event["subgoal"])
         attempt = f" (attempt {event['attempt']})" if event.get("attempt", 1) > 1 else ""
-        title = f"{event['index'] + 1}. {s.text()}{attempt}"
-        self._first_step, self._first_energy = -1, None
-        self._started = time.perf_counter()
-        self._last_logged = 0
+        self._start_progress(event["index"], f"{event['index'] + 1}. {s.text()}{attempt}",
+                             self.steps_for(s) if self.steps_for else None)
+
+    def _start_progress(self, index: int, title: str, total: int | None) -> None:
+        self.close()
+        self._running = index
+        self._first_step, self._first_energy, self._last_logged = -1, None, 0
         if self.live:
             self._progress = Progress(
                 SpinnerColumn(), TextColumn("{task.description}"),
                 BarColumn(bar_width=12), TextColumn("{task.fields[info]}"),
                 TimeElapsedColumn(), console=self.console, transient=True)
-            total = self.steps_for(s) if self.steps_for else None
             self._task = self._progress.add_task(escape(title), total=total, info="")
             self._progress.start()
         else:
             self.console.print(escape(title))
 
     def _on_mpc_step(self, event: dict) -> None:
+        if self._running != event["index"]:  # a resumed run continues a subgoal
+            self._start_progress(event["index"], f"{event['index'] + 1}. (continued)", None)
         if self._first_step < 0:
             self._first_step = event["step"] - 1
         done = event["step"] - self._first_step
@@ -182,6 +185,7 @@ class EventRenderer:
 
     def _on_subgoal_done(self, event: dict) -> None:
         self._stop_progress()
+        self._running = None
         s = subgoal_text(event["subgoal"])
         mark = "done" if event["success"] else "FAILED"
         line = f"  {mark}: {event['index'] + 1}. {s} in {event['steps']} steps"
