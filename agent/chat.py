@@ -219,17 +219,17 @@ class _Paused:
 # --- the chat -----------------------------------------------------------------------------
 COMMANDS: dict[str, tuple[str, str]] = {
     "help": ("", "this list"),
-    "scenario": ("NAME [SEED]", "switch to another scene (at its start state)"),
+    "scenario": ("NAME [SEED]", "switch to another scene, at its start"),
     "reset": ("", "put the scene back to its start state"),
     "scene": ("", "what is where, now"),
-    "imagine": ("TEXT", "what would happen if... (the world model predicts; nothing moves)"),
+    "imagine": ("TEXT", "what would happen if... (predicted; nothing moves)"),
     "plan": ("TEXT", "decompose a goal without acting"),
     "render": ("[FILE]", "write a PNG of the scene as it is now"),
     "video": ("on|off", "write a video of every episode"),
     "llm": ("", "the LLM backend, its model and its health"),
     "history": ("", "this conversation"),
-    "threads": ("[all]", "the runs of this session (all: every run and chat session)"),
-    "resume": ("ID", "continue a run (thread id) or a chat session (session id)"),
+    "threads": ("[all]", "runs of this session; all: every run and session"),
+    "resume": ("ID", "continue a run or a chat session, by its id"),
     "quit": ("", "leave the chat (Ctrl-D does too)"),
 }
 ALIASES = {"exit": "quit", "q": "quit", "h": "help", "?": "help"}
@@ -331,7 +331,7 @@ class Chat:
 
     def usage(self, name: str) -> None:
         args, what = COMMANDS[name]
-        self.console.print(f"usage: /{name} {args}".rstrip() + f"  ({what})")
+        self.console.print(escape(f"usage: /{name} {args}".rstrip() + f": {what}"))
 
     def banner(self, resumed: bool = False) -> None:
         s = self.session

@@ -94,7 +94,7 @@ class ChatStore:
             "(SELECT COUNT(*) FROM wm_chat_messages m WHERE m.session_id = s.session_id) "
             "FROM wm_chat_sessions s ORDER BY s.updated DESC LIMIT ?", (limit,)).fetchall()
         keys = ("session_id", "scenario", "seed", "updated", "messages")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def add_message(self, session_id: str, role: str, text: str,
                     thread_id: str | None = None) -> None:
@@ -109,7 +109,7 @@ class ChatStore:
         rows = self.conn.execute(
             "SELECT role, text, thread_id, created FROM wm_chat_messages WHERE session_id=? "
             "ORDER BY n", (session_id,)).fetchall()
-        return [dict(zip(("role", "text", "thread_id", "created"), r)) for r in rows]
+        return [dict(zip(("role", "text", "thread_id", "created"), r, strict=True)) for r in rows]
 
 
 def _like_prefix(prefix: str) -> str:
