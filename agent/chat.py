@@ -233,7 +233,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "quit": ("", "leave the chat (Ctrl-D does too)"),
 }
 ALIASES = {"exit": "quit", "q": "quit", "h": "help", "?": "help"}
-_THEN = re.compile(r"\s*(?:;|,?\s*\bthen\b)\s*", re.IGNORECASE)
+_THEN = re.compile(r"\s*(?:;|,?\s*(?:\band\s+)?\bthen\b)\s*", re.IGNORECASE)
 
 
 class Chat:

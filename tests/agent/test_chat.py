@@ -67,6 +67,17 @@ def test_imagine_predicts_without_moving_the_scene(tmp_path):
     assert chat.session.state is None and chat.session.threads == []
 
 
+def test_imagine_reads_terse_subgoals_and_asks_the_llm_about_the_rest(tmp_path):
+    chat, out = open_chat(tmp_path, [GO_GREEN])
+    terse = chat._subgoals("push red block into red zone and then go to blue zone")
+    assert [sg.text() for sg in terse] == ["push the red block into the red zone",
+                                           "go to the blue zone"]
+    chat.handle("/imagine what if you parked on the green one?")
+    assert chat.services.decomposer.calls == [("decompose",
+                                               "what if you parked on the green one?")]
+    assert "go to the green zone" in out.getvalue()
+
+
 def test_bad_input_gets_one_line_that_says_what_to_do(tmp_path):
     chat, out = open_chat(tmp_path, [])
     banner = len(out.getvalue())

@@ -115,7 +115,8 @@ def test_goal_is_planned_imagined_and_finished_and_bad_input_gets_a_hint(tmp_pat
 def test_clarification_is_asked_in_the_chat_and_the_run_goes_on(tmp_path):
     child = spawn(tmp_path, ["Which zone do you mean?", GO_GREEN])
     child.expect(PROMPT)
-    child.sendline("go to that zone")
+    child.sendline("go to \\")  # a trailing backslash continues the goal on a new line
+    child.sendline("that zone")
     child.expect(r"agent asks:.*Which zone do you mean\?")
     child.expect("answer>")
     child.sendline("the green one")
@@ -123,6 +124,7 @@ def test_clarification_is_asked_in_the_chat_and_the_run_goes_on(tmp_path):
     child.expect("success")
     child.expect(PROMPT)
     child.sendline("/history")
+    child.expect("you: go to \r\nthat zone")
     child.expect("you: the green one")
     quit_with_ctrl_d(child)
 
