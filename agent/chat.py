@@ -33,7 +33,7 @@ from agent.api import Agent
 from agent.chat_store import ChatSession, ChatStore
 from agent.graph import Decomposer
 from agent.records import EpisodeRecord
-from agent.render import EventRenderer, plan_table, scene_table, summary_table
+from agent.render import EventRenderer, plan_table, scene_view, summary_table
 from scenarios import World, get
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
@@ -338,8 +338,7 @@ class Chat:
         verb = "resumed" if resumed else "new"
         self.console.print(f"[bold]wmagent chat[/]: {verb} session {s.session_id}, scene "
                            f"{s.scenario} (seed {s.seed}), agent {self.agent.kind}")
-        things = [o.name for o in self.scene().objects[1:]] + self.scene().target_names
-        self.console.print(escape("in the scene: " + ", ".join(things)))
+        self.cmd_scene("")
         if resumed:
             for m in self.store.messages(s.session_id)[-4:]:
                 self.console.print(escape(f"  {m['role']}: {m['text']}"))
@@ -477,7 +476,7 @@ class Chat:
         self.session.scenario, self.session.seed, self.session.state = parts[0], seed, None
         self.store.save(self.session)
         self.note("note", f"scene {parts[0]} (seed {seed})")
-        self.console.print(scene_table(self.scene()))
+        self.cmd_scene("")
 
     def cmd_reset(self, arg: str) -> None:
         self.session.state = None
@@ -487,7 +486,8 @@ class Chat:
                            f"{self.session.seed})")
 
     def cmd_scene(self, arg: str) -> None:
-        self.console.print(scene_table(self.scene()))
+        world = self.world()
+        self.console.print(scene_view(world.layout, world.state()))
 
     def cmd_plan(self, arg: str) -> None:
         if not arg:

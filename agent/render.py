@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.console import Console
+import numpy as np
+from rich.console import Console, Group
 from rich.markup import escape
+from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.status import Status
 from rich.table import Table
+from rich.text import Text
 
 from agent.records import EpisodeRecord
+from scenarios.layout import Layout
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
 
@@ -41,18 +45,71 @@ def plan_table(plan: list[dict] | list[Subgoal], title: str = "plan",
     return table
 
 
-def scene_table(scene: SceneDescription) -> Table:
-    """Every named thing in the scene with its position (metres) and room."""
-    table = Table("name", "kind", "x", "y", title=f"{scene.scenario} (seed {scene.seed})",
-                  title_justify="left")
-    if scene.rooms:
-        table.add_column("room")
+STYLES = {"red": "red", "green": "green", "blue": "blue", "yellow": "yellow",
+          "purple": "magenta", "orange": "dark_orange", "home": "bold"}
+
+
+def scene_map(layout: Layout, state: np.ndarray, width: int = 33) -> Text:
+    """A top-down character map: `@` the agent, capitals blocks, small letters the pads and
+    zones of that colour (`h` home), `#` walls; north is up. Readable without colour."""
+    a = layout.arena_half
+    height = width // 2 + 1  # a character cell is about twice as tall as wide
+    cw, ch = 2 * a / width, 2 * a / height
+    xs = -a + (np.arange(width) + 0.5) * cw
+    ys = a - (np.arange(height) + 0.5) * ch
+    grid = [[(" ", "")] * width for _ in range(height)]
+
+    def put(x: float, y: float, mark: str, style: str) -> None:
+        c = int(np.clip((x + a) / cw, 0, width - 1))
+        r = int(np.clip((a - y) / ch, 0, height - 1))
+        grid[r][c] = (mark, style)
+
+    # The panel's border already draws the outer walls.
+    inner = [w for w in layout.walls if max(abs(w.pos[0]), abs(w.pos[1])) < a - 0.05]
+    for w in inner:
+        for r, y in enumerate(ys):
+            for c, x in enumerate(xs):
+                if abs(x - w.pos[0]) <= w.half[0] + cw / 2 and (
+                        abs(y - w.pos[1]) <= w.half[1] + ch / 2):
+                    grid[r][c] = ("#", "dim")
+    for t in layout.targets:
+        mark, style = t.colour[0].lower(), STYLES.get(t.colour, "")
+        for r, y in enumerate(ys):
+            for c, x in enumerate(xs):
+                if np.hypot(x - t.pos[0], y - t.pos[1]) <= t.radius:
+                    grid[r][c] = (mark, style)
+        put(*t.pos, mark, style)
+    for i, b in enumerate(layout.blocks):
+        put(*state[4 + 4 * i: 6 + 4 * i], b.colour[0].upper(), "bold " + STYLES[b.colour])
+    put(*state[0:2], "@", "bold")
+    text = Text()
+    for r, row in enumerate(grid):
+        for mark, style in row:
+            text.append(mark, style)
+        if r < height - 1:
+            text.append("\n")
+    return text
+
+
+def scene_view(layout: Layout, state: np.ndarray) -> Table:
+    """The map beside a legend with every named thing's position (metres)."""
+    scene = SceneDescription.from_layout(layout, state)
+    legend = Table.grid(padding=(0, 1))
     for t in scene.objects + scene.targets:
-        row = [t.name, t.kind, f"{t.position[0]:+.2f}", f"{t.position[1]:+.2f}"]
-        if scene.rooms:
-            row.append(t.room or "")
-        table.add_row(*map(escape, row))
-    return table
+        if t.kind == "agent":
+            mark = "@"
+        elif t.kind == "block":
+            mark = (t.colour or "?")[0].upper()
+        else:
+            mark = (t.colour or "?")[0].lower()
+        room = f" {t.room}" if t.room else ""
+        legend.add_row(mark, escape(t.name), f"{t.position[0]:+.2f} {t.position[1]:+.2f}"
+                       + escape(room))
+    grid = Table.grid(padding=(0, 2))
+    title = f"{scene.scenario} seed {scene.seed}"
+    grid.add_row(Panel(scene_map(layout, state), title=title, expand=False, padding=0),
+                 Group("north is up", legend))
+    return grid
 
 
 def summary_table(record: EpisodeRecord) -> Table:

@@ -105,8 +105,8 @@ def test_goal_is_planned_imagined_and_finished_and_bad_input_gets_a_hint(tmp_pat
     child.sendline("/video sometimes")
     child.expect(r"usage: /video on\|off")
     child.expect(PROMPT)
-    child.sendline("/scene")  # the blocks stay where the episode left them
-    child.expect(r"red block\s+.\s+block")
+    child.sendline("/scene")  # the red block stays in the red zone (-0.56, +0.56)
+    child.expect(r"R red block\s+-0\.5\d \+0\.[45]\d")
     quit_with_ctrl_d(child)
     text = "".join(child.transcript)
     assert not colours(text), "NO_COLOR: no colour escape sequences"
