@@ -424,6 +424,14 @@ class Chat:
                 record = call(on_event, answer)
         except (EpisodeStopped, KeyboardInterrupt):
             pass
+        except Exception:
+            renderer.close()
+            s.active_thread = None  # the error is shown now; --resume need not replay it
+            self.store.save(s)
+            if self.agent.store.run_info(thread) is not None:
+                self.console.print(f"the run failed; /resume {thread} retries it from its last "
+                                   "checkpoint")
+            raise
         finally:
             renderer.close()
         if record is None:

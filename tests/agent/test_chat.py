@@ -22,7 +22,7 @@ GO_GREEN = [{"skill": "go", "object": "agent", "target": "green zone"}]
 
 
 class Lines:
-    """A reader that types the given lines, then Ctrl-D."""
+    """A reader that types the given lines (an exception is raised instead), then Ctrl-D."""
 
     def __init__(self, *lines):
         self.lines = list(lines)
@@ -30,7 +30,10 @@ class Lines:
     def read(self, prompt):
         if not self.lines:
             raise EOFError
-        return self.lines.pop(0)
+        line = self.lines.pop(0)
+        if isinstance(line, BaseException):
+            raise line
+        return line
 
 
 def open_chat(tmp_path, answers, *lines, scenario="sort", seed=0, resume=None):
@@ -54,6 +57,27 @@ def test_the_next_goal_starts_where_the_last_episode_ended(tmp_path):
     assert world_for("sort", 0).holds(Subgoal.model_validate(PUSH_RED[0]), start), (
         "the red block is still in its zone when the second episode starts")
     assert chat.session.threads == [first.thread_id, second.thread_id]
+
+
+def test_ctrl_c_at_a_question_leaves_it_open_for_resume(tmp_path):
+    chat, out = open_chat(tmp_path, ["Which block?", PUSH_RED], KeyboardInterrupt(),
+                          "the red one")
+    rec = chat.run_goal("push the block")
+    assert rec.status == "needs_clarification" and rec.question == "Which block?"
+    assert chat.session.active_thread is None
+    assert f"/resume {rec.thread_id} to give one" in out.getvalue()
+    chat.handle(f"/resume {rec.thread_id}")
+    assert chat.agent.record(rec.thread_id).success
+    assert out.getvalue().count("agent asks:") == 2, "the question is asked again"
+
+
+def test_a_failing_run_does_not_stay_active(tmp_path):
+    chat, out = open_chat(tmp_path, [])  # the scripted LLM has no answer to give
+    chat.handle("go somewhere")
+    assert "error: the scripted LLM has no answers left" in out.getvalue()
+    assert "retries it from its last checkpoint" in out.getvalue()
+    assert chat.session.active_thread is None
+    assert chat.store.find(chat.session.session_id).active_thread is None
 
 
 def test_imagine_predicts_without_moving_the_scene(tmp_path):
