@@ -292,9 +292,24 @@ class Chat:
             armed = False
             if not self.handle(line):
                 break
+        totals = self.totals()
+        if totals:
+            self.console.print(totals)
         self.console.print(f"session {self.session.session_id} saved; continue it with: "
                            f"wmagent chat --resume {self.session.session_id}")
         return 0
+
+    def totals(self) -> str:
+        """One line over the session's finished runs: successes, steps, time, tokens."""
+        records = [info["record"] for t in self.session.threads
+                   if (info := self.agent.store.run_info(t)) and info["record"]
+                   and info["status"] in ("done", "failed")]
+        if not records:
+            return ""
+        wins = sum(r["success"] for r in records)
+        tokens = sum(r["prompt_tokens"] + r["completion_tokens"] for r in records)
+        return (f"{wins}/{len(records)} goals achieved, {sum(r['steps'] for r in records)} "
+                f"steps, {sum(r['seconds'] for r in records):.1f} s, {tokens} LLM tokens")
 
     def prompt(self) -> str:
         return f"{self.session.scenario}/{self.session.seed}> "
@@ -464,7 +479,7 @@ class Chat:
         path = self.home / "videos" / f"{rec.thread_id}.mp4"
         with self.console.status("writing the video..."):
             self.agent.write_video(rec.thread_id, path, rec.scenario, rec.seed)
-        self.console.print(f"video: {path}")
+        self.console.print(escape(f"video: {path}"), soft_wrap=True)
 
     # --- commands -------------------------------------------------------------------------
     def cmd_help(self, arg: str) -> None:
@@ -589,7 +604,7 @@ class Chat:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self.console.status("rendering..."):
             imageio.imwrite(path, self.world().render(width=480))
-        self.console.print(f"wrote {escape(str(path))}")
+        self.console.print(f"wrote {escape(str(path))}", soft_wrap=True)  # copyable path
 
     def cmd_video(self, arg: str) -> None:
         if arg.lower() not in ("on", "off"):

@@ -23,12 +23,24 @@ GO_GREEN = [{"skill": "go", "object": "agent", "target": "green zone"}]
 PROMPT = "sort/0>"
 
 
+# The services the chat runs with. `chat_fakes:services` needs no trained model; with the
+# hybrid agent built by `agent.factory.make_agent`, set this to "" (no hook) and make
+# `write_answers` write the answers in the format of `agent.llm.ScriptedBackend`.
+FACTORY = "chat_fakes:services"
+
+
+def write_answers(path: Path, answers: list) -> None:
+    """Queue the scripted LLM's answers: a list of subgoal dicts is a plan, a string a
+    clarification question."""
+    path.write_text(json.dumps(answers))
+
+
 def spawn(tmp_path, answers, *args, step_seconds=0.0, no_color=True):
     """The chat in a pty; `answers` are the scripted LLM's queued answers."""
     path = tmp_path / "answers.json"
-    path.write_text(json.dumps(answers))
+    write_answers(path, answers)
     env = {**os.environ, "WMAGENT_HOME": str(tmp_path / "home"),
-           "WMAGENT_CHAT_FACTORY": "chat_fakes:services",
+           "WMAGENT_CHAT_FACTORY": FACTORY,
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]),
            "CHAT_TEST_STEP_SECONDS": str(step_seconds),
            # No terminal answers prompt_toolkit's cursor-position requests here.
@@ -60,9 +72,11 @@ def session_id(child) -> str:
     return child.match.group(1)
 
 
-def quit_with_ctrl_d(child):
+def quit_with_ctrl_d(child, totals=None):
     child.expect(PROMPT)
     child.sendcontrol("d")
+    if totals:
+        child.expect(totals)
     child.expect("saved; continue it with: wmagent chat --resume")
     child.expect(pexpect.EOF)
     child.close()
@@ -93,6 +107,9 @@ def test_goal_is_planned_imagined_and_finished_and_bad_input_gets_a_hint(tmp_pat
     child.expect(r"2/2 achieved")
     child.expect(r"150 tokens")
     child.expect(PROMPT)
+    child.sendline("/render")
+    child.expect(r"wrote .*\.png")
+    child.expect(PROMPT)
     child.sendline("/frobnicate")
     child.expect("unknown command /frobnicate; /help lists them")
     child.expect(PROMPT)
@@ -107,7 +124,7 @@ def test_goal_is_planned_imagined_and_finished_and_bad_input_gets_a_hint(tmp_pat
     child.expect(PROMPT)
     child.sendline("/scene")  # the red block stays in the red zone (-0.56, +0.56)
     child.expect(r"R red block\s+-0\.5\d \+0\.[45]\d")
-    quit_with_ctrl_d(child)
+    quit_with_ctrl_d(child, totals=r"1/1 goals achieved, \d+ steps, .* 150 LLM tokens")
     text = "".join(child.transcript)
     assert not colours(text), "NO_COLOR: no colour escape sequences"
 
