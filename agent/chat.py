@@ -12,6 +12,7 @@ included.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import logging
@@ -19,7 +20,7 @@ import os
 import re
 import signal
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -200,20 +201,14 @@ class StopOnInterrupt:
         if self.requested:
             raise EpisodeStopped
 
-    def paused(self) -> _Paused:
-        """Default Ctrl-C handling while the person types (an answer, say)."""
-        return _Paused(self)
-
-
-class _Paused:
-    def __init__(self, owner: StopOnInterrupt):
-        self.owner = owner
-
-    def __enter__(self):
-        self.saved = signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self.saved)
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Ordinary Ctrl-C (KeyboardInterrupt) while the person types an answer."""
+        saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, saved)
 
 
 # --- the chat -----------------------------------------------------------------------------
