@@ -377,8 +377,9 @@ class Chat:
         self.store.add_message(self.session.session_id, role, text, thread_id)
 
     # --- goals ----------------------------------------------------------------------------
-    def run_goal(self, text: str) -> EpisodeRecord:
-        """Run the goal `text` as one episode from the scene's current state."""
+    def run_goal(self, text: str) -> EpisodeRecord | None:
+        """Run the goal `text` as one episode from the scene's current state (None: it was
+        stopped before its first checkpoint)."""
         s = self.session
         thread = uuid.uuid4().hex[:12]
         self.note("you", text, thread)
@@ -386,7 +387,7 @@ class Chat:
             s.scenario, text, seed=s.seed, thread_id=thread, on_event=on_event, answer=answer,
             start_state=s.state))
 
-    def resume_thread(self, thread: str) -> EpisodeRecord:
+    def resume_thread(self, thread: str) -> EpisodeRecord | None:
         """Continue a run that was stopped, cut off, or is waiting for an answer."""
         info = self.agent.store.run_info(thread)
         if info is None:
@@ -400,7 +401,8 @@ class Chat:
         return self._drive(thread, lambda on_event, answer: self.agent.resume(
             thread, answer=answer, on_event=on_event))
 
-    def _drive(self, thread: str, call: Callable[[Any, Any], EpisodeRecord]) -> EpisodeRecord:
+    def _drive(self, thread: str,
+               call: Callable[[Any, Any], EpisodeRecord]) -> EpisodeRecord | None:
         s = self.session
         if thread not in s.threads:
             s.threads.append(thread)
@@ -444,6 +446,11 @@ class Chat:
             raise
         finally:
             renderer.close()
+        if record is None and self.agent.sim_state(thread) is None:
+            s.active_thread = None
+            self.store.save(s)
+            self.console.print("stopped before the episode began; nothing moved")
+            return None
         if record is None:
             record = self.agent.record(thread)
         state = self.agent.sim_state(thread)

@@ -80,6 +80,18 @@ def test_a_failing_run_does_not_stay_active(tmp_path):
     assert chat.store.find(chat.session.session_id).active_thread is None
 
 
+def test_ctrl_c_before_the_first_checkpoint_moves_nothing(tmp_path, monkeypatch):
+    chat, out = open_chat(tmp_path, [PUSH_RED])
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(chat.agent, "run", interrupted)
+    assert chat.run_goal("push red") is None
+    assert "stopped before the episode began" in out.getvalue()
+    assert chat.session.state is None and chat.session.active_thread is None
+
+
 def test_imagine_predicts_without_moving_the_scene(tmp_path):
     chat, out = open_chat(tmp_path, [])
     before = chat.world().state().copy()
