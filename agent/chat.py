@@ -318,7 +318,7 @@ class Chat:
             if line.startswith("/"):
                 return self.command(line)
             self.run_goal(line)
-        except ValueError as e:
+        except _person_errors() as e:
             self.console.print(f"error: {escape(str(e))}")
         except Exception as e:  # a REPL outlives one failing command; the log has the trace
             log.exception("command %r failed", line)
@@ -557,17 +557,22 @@ class Chat:
             for i, sg in enumerate(subgoals, 1):
                 with self.console.status(f"imagining: {sg.text()}..."):
                     r = imagine(world, state, sg)
-                predicted = np.asarray(r["predicted_state"], float)
                 who, idx = ("agent", 0) if sg.skill == "go" else (
                     sg.object, 1 + world.layout.block_index(sg.object))
-                a, b = state[4 * idx: 4 * idx + 2], predicted[4 * idx: 4 * idx + 2]
+                a = state[4 * idx: 4 * idx + 2]
+                where = f"{who} ({a[0]:+.2f}, {a[1]:+.2f}) -> "
+                if r.get("predicted_state") is not None:
+                    predicted = np.asarray(r["predicted_state"], float)
+                    b = predicted[4 * idx: 4 * idx + 2]
+                    where += f"({b[0]:+.2f}, {b[1]:+.2f})"
+                else:  # an imaginer may predict nothing for a subgoal it rejects
+                    predicted, where = None, where + "?"
                 verdict = "reached" if r["ok"] else "not reached"
                 if not r["ok"] and r.get("reason"):
                     verdict += f": {r['reason']}"
-                table.add_row(str(i), escape(sg.text()), escape(verdict),
-                              f"{who} ({a[0]:+.2f}, {a[1]:+.2f}) -> ({b[0]:+.2f}, {b[1]:+.2f})")
+                table.add_row(str(i), escape(sg.text()), escape(verdict), escape(where))
                 verdicts.append(f"{sg.text()}: {verdict}")
-                if not r["ok"]:
+                if not r["ok"] or predicted is None:
                     break
                 state = predicted
         finally:
@@ -684,6 +689,15 @@ class Chat:
         if info is None:
             raise ValueError(f"no run or chat session {arg!r}; /threads all lists them")
         self.resume_thread(info["thread_id"])
+
+
+def _person_errors() -> tuple[type[Exception], ...]:
+    """Errors a person can act on, shown as one line: bad input, and the LLM failing."""
+    try:
+        from agent.llm.base import LLMError
+    except ImportError:  # a build without the LLM layer
+        return (ValueError,)
+    return (ValueError, LLMError)
 
 
 def _seed(text: str) -> int:
