@@ -409,6 +409,9 @@ class Chat:
         s.active_thread = thread  # a crash from here on leaves it set: --resume continues
         self.store.save(s)
         renderer = EventRenderer(self.console, steps_for=self.agent.resources.budgets.steps_for)
+        if self.agent.sim_state(thread) is not None:  # resuming: what was imagined before
+            for r in self.agent.record(thread).imagination:
+                renderer.predicted[r["index"]] = r
         asked: list[str] = []
 
         def on_event(event: dict) -> None:

@@ -208,15 +208,14 @@ class EventRenderer:
         self.close()
         self._running = index
         self._first_step, self._first_energy, self._last_logged = -1, None, 0
-        if self.live:
+        self.console.print(escape(title))
+        if self.live:  # one short line under the title, so that it fits 80 columns
             self._progress = Progress(
-                SpinnerColumn(), TextColumn("{task.description}"),
-                BarColumn(bar_width=12), TextColumn("{task.fields[info]}"),
-                TimeElapsedColumn(), console=self.console, transient=True)
-            self._task = self._progress.add_task(escape(title), total=total, info="")
+                TextColumn("  "), SpinnerColumn(), BarColumn(bar_width=12),
+                TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                console=self.console, transient=True)
+            self._task = self._progress.add_task("", total=total, info="")
             self._progress.start()
-        else:
-            self.console.print(escape(title))
 
     def _on_mpc_step(self, event: dict) -> None:
         if self._running != event["index"]:  # a resumed run continues a subgoal
@@ -231,9 +230,10 @@ class EventRenderer:
         if energy is not None:
             info += f" energy {energy:.3f}"
             if self._first_energy is not None and energy < self._first_energy:
-                info += " (falling)"
+                info += " falling"
         if event.get("decision_ms") is not None:
-            info += f" {event['decision_ms']:.0f} ms"
+            ms = event["decision_ms"]
+            info += f" {ms:.0f} ms" if ms >= 10 else f" {ms:.1f} ms"
         if self._progress is not None:
             self._progress.update(self._task, completed=done, info=info)
         elif done - self._last_logged >= self.log_every:
@@ -243,17 +243,16 @@ class EventRenderer:
     def _on_subgoal_done(self, event: dict) -> None:
         self._stop_progress()
         self._running = None
-        s = subgoal_text(event["subgoal"])
-        mark = "done" if event["success"] else "FAILED"
-        line = f"  {mark}: {event['index'] + 1}. {s} in {event['steps']} steps"
-        if not event["success"] and event.get("reason"):
-            line += f" ({event['reason']})"
+        if event["success"]:
+            line = f"  done in {event['steps']} steps"
+        else:
+            line = f"  FAILED after {event['steps']} steps"
         predicted = self.predicted.get(event["index"])
         if predicted is not None:
-            actual = "reached" if event["success"] else "not reached"
-            agree = "as imagined" if predicted.get("ok") == event["success"] else (
-                "unlike imagined")
-            line += f"; imagined {_verdict(predicted)}, actually {actual} ({agree})"
+            line += (", as imagined" if predicted.get("ok") == event["success"]
+                     else f", though imagined {_verdict(predicted)}")
+        if not event["success"] and event.get("reason"):
+            line += f": {event['reason']}"
         self.console.print(escape(line))
 
     def _on_revision(self, event: dict) -> None:

@@ -188,10 +188,18 @@ def test_renderer_without_a_terminal_prints_progress_lines():
         r({"type": "mpc_step", "step": t, "index": 0, "energy": 1.0 / t, "decision_ms": 20.0})
     r({"type": "subgoal_done", "index": 0, "subgoal": sub, "success": False, "steps": 25,
        "reason": "not reached within 25 steps"})
-    lines = out.getvalue().splitlines()
-    assert lines[0] == "1. push the red block into the red zone"
-    assert lines[1] == "  ... step 10 energy 0.100 (falling) 20 ms"
-    assert lines[3].startswith("  FAILED: 1. push the red block into the red zone in 25 steps")
+    r({"type": "imagined", "index": 1, "subgoal": sub, "ok": True, "predicted_state": []})
+    r({"type": "subgoal_started", "index": 1, "subgoal": sub, "attempt": 2})
+    r({"type": "subgoal_done", "index": 1, "subgoal": sub, "success": True, "steps": 3})
+    assert out.getvalue().splitlines() == [
+        "1. push the red block into the red zone",
+        "  ... step 10 energy 0.100 falling 20 ms",
+        "  ... step 20 energy 0.050 falling 20 ms",
+        "  FAILED after 25 steps: not reached within 25 steps",
+        "  imagined 2: push the red block into the red zone -> reached",
+        "2. push the red block into the red zone (attempt 2)",
+        "  done in 3 steps, as imagined",
+    ]
 
 
 def test_factory_hook_fails_with_the_fix(monkeypatch):
