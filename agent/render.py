@@ -124,9 +124,10 @@ def summary_table(record: EpisodeRecord) -> Table:
     table.add_row("result", escape(verdict))
     table.add_row("subgoals", f"{record.subgoals_done}/{record.subgoals_total} achieved"
                   + (f", {record.revisions} revision(s)" if record.revisions else ""))
+    ms = record.decision_ms_median
     table.add_row("steps", f"{record.steps} control steps in {record.seconds:.1f} s"
-                  + (f" ({record.decision_ms_median:.0f} ms/decision)"
-                     if record.decision_ms_median is not None else ""))
+                  + (f" ({ms:.0f} ms/decision)" if ms is not None and ms >= 10 else
+                     f" ({ms:.1f} ms/decision)" if ms is not None else ""))
     table.add_row("LLM", f"{record.llm_calls} call(s), {tokens} tokens "
                   f"({record.prompt_tokens} in, {record.completion_tokens} out), "
                   f"{record.llm_seconds:.1f} s")
