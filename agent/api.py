@@ -48,11 +48,14 @@ class Agent:
     def run(self, scenario: str, instruction: str, seed: int = 0,
             subgoals: list[Subgoal | dict] | None = None, video: str | Path | None = None,
             thread_id: str | None = None, on_event: EventHandler | None = None,
-            answer: AnswerFn | None = None) -> EpisodeRecord:
+            answer: AnswerFn | None = None,
+            start_state: list[float] | np.ndarray | None = None) -> EpisodeRecord:
         """Run one episode; `subgoals` is the ground truth (required by oracle agents).
 
         A clarification question is passed to `answer`; without it the run stops with status
         `needs_clarification` and `resume(thread_id, answer=...)` continues it.
+        `start_state` (a state vector of the scene, e.g. where the last episode ended)
+        replaces the layout's start state.
         """
         get(scenario)
         if self.needs_ground_truth and not subgoals:
@@ -64,6 +67,8 @@ class Agent:
         gt = [Subgoal.model_validate(s).model_dump() for s in subgoals] if subgoals else None
         inputs = {"scenario": scenario, "seed": int(seed), "instruction": instruction,
                   "ground_truth": gt, "given_plan": gt if self.needs_ground_truth else None}
+        if start_state is not None:
+            inputs["sim_state"] = self._checked_state(scenario, int(seed), start_state)
         self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running")
         return self._drive(thread_id, inputs, on_event, answer, video)
 
@@ -90,6 +95,19 @@ class Agent:
             else:
                 inputs = Command(resume=answer(snapshot.interrupts[0].value["question"]))
         return self._drive(thread_id, inputs, on_event, answer_fn, video)
+
+    def _checked_state(self, scenario: str, seed: int, state) -> list[float]:
+        world = World(get(scenario).layout(seed))
+        state = np.asarray(state, float)
+        world.set_state(state)  # raises with the expected shape
+        if not np.allclose(state[world.spec.n_dynamic:], world.static):
+            raise ValueError(f"start_state belongs to another scene: its target and doorway "
+                             f"centres differ from those of {scenario} seed {seed}")
+        return state.tolist()
+
+    def sim_state(self, thread_id: str) -> list[float] | None:
+        """The true simulator state at the thread's last checkpoint (None before one)."""
+        return self.graph.get_state(self._config(thread_id)).values.get("sim_state")
 
     def _config(self, thread_id: str) -> dict:
         return {"configurable": {"thread_id": thread_id},

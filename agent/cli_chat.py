@@ -1,0 +1,25 @@
+"""`wmagent chat`: talk to the agent in a terminal (see `agent.chat`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def chat(
+    scenario: Annotated[str, typer.Option(help="Scenario of the scene to start in.")] = "sort",
+    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    llm: Annotated[str | None, typer.Option(help="'embedded', a server URL, or "
+                                                 "'scripted:FILE' (tests).")] = None,
+    resume: Annotated[str | None, typer.Option(
+        help="Continue a chat session (its id) or a run (its thread id).")] = None,
+) -> int:
+    """Type goals and watch the agent plan, imagine and act; /help lists the commands."""
+    from agent.chat import start
+
+    return start(scenario, seed, llm, resume)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("chat")(chat)
