@@ -22,9 +22,10 @@ def eval_(
     episodes: Annotated[int | None, typer.Option(min=1, help="Episodes (built-in: the suite "
                                                  "size; file: the first N).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Episodes in parallel.")] = 1,
-    ray: Annotated[str | None, typer.Option(
-        "--ray", is_flag=False, flag_value="local", metavar="[ADDRESS]",
-        help="Run on Ray: a cluster ADDRESS, or alone for a local instance.")] = None,
+    ray: Annotated[bool, typer.Option(help="Run episodes on Ray (a local instance unless "
+                                           "--ray-address is given).")] = False,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address, e.g. "
+                                                         "ray://head:10001.")] = None,
     llm: Annotated[str | None, typer.Option(help="'embedded', a server URL, or "
                                                  "'scripted:FILE'.")] = None,
     out: Annotated[Path, typer.Option(help="Results and report directory (resumed).")
@@ -34,14 +35,15 @@ def eval_(
     """Measure agents on the same episodes; an interrupted sweep resumes where it stopped."""
     from agent.evaluation import evaluate
 
+    ray_at = (ray_address or "local") if ray or ray_address else None
     names = [a.strip() for a in agents.split(",") if a.strip()]
     # The command in canonical form, for the report: what reproduces this sweep.
     command = shlex.join(["wmagent", "eval", "--suite", suite, "--agents", ",".join(names)]
                          + (["--episodes", str(episodes)] if episodes else [])
-                         + ["--workers", str(workers)] + (["--ray"] if ray == "local" else
-                                                          ["--ray", ray] if ray else [])
+                         + ["--workers", str(workers)] + (["--ray"] if ray_at else [])
+                         + (["--ray-address", ray_address] if ray_address else [])
                          + (["--llm", llm] if llm else []) + ["--out", str(out)])
-    summary = evaluate(suite, names, out, episodes=episodes, workers=workers, ray=ray, llm=llm,
+    summary = evaluate(suite, names, out, episodes=episodes, workers=workers, ray=ray_at, llm=llm,
                        retry_errors=retry_errors, command=command, console=console)
     table = Table("agent", "episodes", "success [95% CI]", "planning", title=summary["suite"])
     for a, s in summary["agents"].items():

@@ -27,7 +27,7 @@ from agent.evaluation.store import ResultStore, episode_columns, error_row, row_
 from agent.evaluation.suites import Episode, Suite
 
 RAY_MISSING = ("--ray needs Ray, which is not installed: pip install 'wmagent[ray]' "
-               "(or pip install 'ray[default]>=2.9')")
+               "(or pip install 'ray>=2.9')")
 DB_NAME = "results.sqlite"
 ATTEMPTS_AFTER_DEATH = 2
 """times an episode may be in flight when its worker process dies before it gets an error row"""
@@ -105,7 +105,8 @@ class SweepConfig:
     workers: int = 1
     """parallel episodes: processes (1: this process), or Ray actors with `ray`"""
     ray: str | None = None
-    """None: no Ray; 'local': start a local Ray instance; else a Ray cluster address"""
+    """None: no Ray; 'local': start a new local Ray instance; else a Ray cluster address
+    (e.g. 'auto' or 'ray://head:10001')"""
     llm: str | None = None
     """LLM backend for every agent: 'embedded' (default), a server URL, or 'scripted:FILE'"""
     retry_errors: bool = False
@@ -254,7 +255,7 @@ def _on_ray(jobs: list[Job], cfg: SweepConfig, factory: Callable) -> Iterator[di
         env = {k: os.environ[k] for k in ("PYTHONPATH", "MUJOCO_GL", "WMAGENT_HOME")
                if k in os.environ}
         local = cfg.ray == "local"
-        ray.init(address=None if local else cfg.ray, num_cpus=cfg.workers if local else None,
+        ray.init(address=cfg.ray, num_cpus=cfg.workers if local else None,
                  include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": env} if env else None)
     actor_cls = ray.remote(num_cpus=1)(EpisodeWorker)
