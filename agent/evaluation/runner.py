@@ -30,7 +30,8 @@ RAY_MISSING = ("--ray needs Ray, which is not installed: pip install 'wmagent[ra
                "(or pip install 'ray>=2.9')")
 DB_NAME = "results.sqlite"
 ATTEMPTS_AFTER_DEATH = 2
-"""times an episode may be in flight when its worker process dies before it gets an error row"""
+"""an episode in flight when its worker process died this many times gets an error row (the
+second time it ran alone, so it is the one that kills its worker)"""
 
 
 def needs_ground_truth(kind: str) -> bool:
@@ -209,36 +210,54 @@ def _died(job: Job, deaths: Counter, why: str) -> dict | None:
 def _in_pool(jobs: list[Job], cfg: SweepConfig, factory: Callable) -> Iterator[dict]:
     # spawn, not fork: the parent may hold threads (progress bar, torch, an LLM client).
     ctx = mp.get_context("spawn")
-    queue, deaths = deque(jobs), Counter()
-    while queue:
+    queue, suspects, deaths = deque(jobs), deque(), Counter()
+    while queue or suspects:
         pool = ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_init_worker,
                                    initargs=(factory, cfg.llm, cfg.home))
         inflight: dict = {}
-        clean = False
+        clean = broken = False
         try:
-            while queue or inflight:
-                # At most two jobs per worker in flight: a crash or Ctrl-C loses little.
-                while queue and len(inflight) < 2 * cfg.workers:
-                    job = queue.popleft()
-                    inflight[pool.submit(_run_in_worker, job)] = job
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
-                    for job in inflight.values():
-                        row = _died(job, deaths, "process pool broken")
-                        if row is None:
-                            queue.appendleft(job)
-                        else:
-                            yield row
+            while (queue or suspects or inflight) and not broken:
+                for job in _next_jobs(queue, suspects, len(inflight), 2 * cfg.workers):
+                    try:
+                        inflight[pool.submit(_run_in_worker, job)] = job
+                    except BrokenProcessPool:
+                        queue.appendleft(job)
+                        broken = True
+                        break
+                if broken:
                     break
-                for fut in done:
+                for fut in wait(inflight, return_when=FIRST_COMPLETED).done:
+                    if isinstance(fut.exception(), BrokenProcessPool):
+                        broken = True
+                        continue
                     inflight.pop(fut)
+                    yield fut.result()  # any other exception is a harness bug: raise it
+            # A dead worker breaks the whole pool: every job still in flight is suspect and
+            # runs again alone, so only the one that kills its worker again gets an error row.
+            for fut, job in inflight.items():
+                if fut.done() and fut.exception() is None:
                     yield fut.result()
+                    continue
+                row = _died(job, deaths, "process pool broken")
+                if row is None:
+                    suspects.append(job)
+                else:
+                    yield row
             clean = True
         finally:
-            if not clean:  # interrupted or broken: unfinished episodes are simply not stored
+            if not clean:  # interrupted: unfinished episodes are simply not stored
                 for proc in list(getattr(pool, "_processes", {}).values()):
                     proc.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _next_jobs(queue: deque, suspects: deque, running: int, limit: int) -> list[Job]:
+    """Jobs to submit now: a suspect alone (nothing else running), else up to `limit` in
+    flight (two per worker: a crash or Ctrl-C loses little)."""
+    if suspects:
+        return [suspects.popleft()] if running == 0 else []
+    return [queue.popleft() for _ in range(min(len(queue), limit - running))]
 
 
 # --- Ray ------------------------------------------------------------------------------------
