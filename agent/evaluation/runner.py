@@ -291,10 +291,12 @@ def _on_ray(jobs: list[Job], cfg: SweepConfig, factory: Callable) -> Iterator[di
                 try:
                     row = ray.get(ref)
                 except (RayActorError, RayTaskError) as e:
+                    if getattr(e, "actor_init_failed", False):  # a setup problem, not a result
+                        raise AgentBuildError(f"a Ray worker could not start: {e}") from None
                     fresh = actor_cls.remote(factory, cfg.llm, str(cfg.home))
                     actors.append(fresh)
                     idle.append(fresh)
-                    row = _died(job, deaths, type(e).__name__)
+                    row = _died(job, deaths, f"{type(e).__name__}: {str(e).splitlines()[0]}")
                     if row is None:
                         queue.appendleft(job)
                         continue

@@ -54,6 +54,11 @@ class FakeAgent:
 
 
 def factory(kind, llm, home):
+    """Fakes, except oracle-script: the real agent (real MuJoCo episodes)."""
+    if kind == "oracle-script":
+        from agent.evaluation.runner import default_factory
+
+        return default_factory(kind, llm, home)
     if kind == "oracle-sim":
         raise RuntimeError("no world model checkpoint here")
     return FakeAgent(kind, home)

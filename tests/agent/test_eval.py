@@ -318,10 +318,17 @@ def test_cli_eval_writes_the_report_and_reports_bad_files_in_one_go(tmp_path, ca
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_ray_sweep_on_a_local_instance(tmp_path):
+def test_ray_sweep_on_a_local_instance(tmp_path, monkeypatch):
     pytest.importorskip("ray")
     suite = small("push-1", 4)
-    store = run_sweep(suite, SweepConfig(("oracle-script",), tmp_path, workers=2, ray="local"))
-    rows = store.rows()
-    assert len(rows) == 4 and all(r["success"] for r in rows)
-    assert len({r["worker"] for r in rows}) == 2
+    # Ray workers import the fakes through PYTHONPATH (passed on in the runtime env).
+    monkeypatch.setenv("PYTHONPATH", f"{ROOT}{os.pathsep}{Path(__file__).parent}")
+    monkeypatch.setenv("FAKE_DIE_SEED", str(suite.episodes[1].seed))
+    cfg = SweepConfig(("oracle-script", "hybrid"), tmp_path, workers=2, ray="local")
+    rows = run_sweep(suite, cfg, factory=eval_fakes.factory).rows()
+    real = [r for r in rows if r["agent"] == "oracle-script"]
+    assert len(real) == 4 and all(r["success"] for r in real)
+    assert len({r["worker"] for r in rows if r["worker"]}) >= 2
+    dead = [r for r in rows if r["error"]]
+    assert [(r["agent"], r["seed"]) for r in dead] == [("hybrid", suite.episodes[1].seed)]
+    assert "the worker died during the episode (ActorDiedError" in dead[0]["error"]
