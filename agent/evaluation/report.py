@@ -106,6 +106,16 @@ def _markdown(summary: dict) -> str:
         lines.append(f"| {a} | {_fmt(s['seconds_per_success'], digits=2)} | "
                      f"{_fmt(s['tokens_per_success'], digits=0)} | "
                      f"{_fmt(s['mean_wall_seconds'], digits=2)} | {outcomes} |")
+    lines += ["", "## Method", "",
+              "- Every agent ran the same episodes (scene seed, instruction, ground truth); "
+              "built-in suites use held-out (`test` split) phrasings and re-sample any episode "
+              "whose first subgoal already holds at the start.",
+              "- Agents that need the plan (oracle-*) are given the ground truth; the others "
+              "get it only for judging. A question from the agent is not answered: the "
+              "episode ends as `needs_clarification` (a failure).",
+              "- An episode that raised is an `error` row and counts as a failure.",
+              "- *mean s* is the agent's own time (graph nodes, LLM included); *wall s* adds "
+              "checkpointing and harness overhead."]
     lines += ["", "![success vs subgoals](success_vs_subgoals.png)", "",
               "![cost per success](cost_per_success.png)", "",
               "Files: `summary.json`, `summary.csv`, `by_horizon.csv`, `episodes.csv` (one row "
@@ -145,10 +155,11 @@ def _plots(summary: dict, out: Path) -> None:
                            (axes[1], "tokens_per_success", "LLM tokens per success")):
         vals = [agents[a][key] for a in names]
         ax.bar(names, [v or 0 for v in vals], color="tab:blue")
+        top = max([v for v in vals if v] or [1.0])
         for j, v in enumerate(vals):
-            if v is None:
-                ax.text(j, 0, "no success", ha="center", va="bottom", fontsize=7, rotation=90)
-        ax.set(title=label)
+            ax.text(j, (v or 0) + 0.02 * top, "no success" if v is None else f"{v:,.3g}",
+                    ha="center", va="bottom", fontsize=8)
+        ax.set(title=label, ylim=(0, 1.15 * top))
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
     fig.tight_layout()
     fig.savefig(out / "cost_per_success.png", dpi=110)
