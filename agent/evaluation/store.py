@@ -17,7 +17,8 @@ COLUMNS = {
     "agent": "TEXT NOT NULL", "key": "TEXT NOT NULL", "suite": "TEXT",
     "idx": "INTEGER", "scenario": "TEXT", "seed": "INTEGER", "instruction": "TEXT",
     "grp": "TEXT", "n_subgoals": "INTEGER",
-    "status": "TEXT", "success": "INTEGER", "plan_exact": "INTEGER", "has_plan": "INTEGER",
+    "status": "TEXT", "reason": "TEXT", "success": "INTEGER", "plan_exact": "INTEGER",
+    "has_plan": "INTEGER",
     "subgoals_done": "INTEGER", "subgoals_total": "INTEGER", "steps": "INTEGER",
     "seconds": "REAL", "wall_seconds": "REAL", "llm_calls": "INTEGER",
     "prompt_tokens": "INTEGER", "completion_tokens": "INTEGER", "llm_seconds": "REAL",
@@ -38,7 +39,7 @@ def episode_columns(suite: str, idx: int, ep: Episode) -> dict:
 def row_from_record(base: dict, record, wall_seconds: float, worker: str) -> dict:
     """A result row from an `EpisodeRecord` (success is the record's, i.e. the predicates')."""
     return {
-        **base, "agent": record.agent, "status": record.status,
+        **base, "agent": record.agent, "status": record.status, "reason": record.reason,
         "success": int(record.success),
         "plan_exact": None if record.plan_exact is None else int(record.plan_exact),
         "has_plan": int(record.plan is not None), "subgoals_done": record.subgoals_done,
@@ -55,8 +56,9 @@ def row_from_record(base: dict, record, wall_seconds: float, worker: str) -> dic
 
 def error_row(base: dict, agent: str, error: str, wall_seconds: float, worker: str) -> dict:
     """A row for an episode that crashed: it counts as a failure and names the error."""
-    return {**base, "agent": agent, "status": "error", "success": 0, "plan_exact": None,
-            "has_plan": 0, "subgoals_done": 0, "subgoals_total": base["n_subgoals"] or 0,
+    return {**base, "agent": agent, "status": "error", "reason": error, "success": 0,
+            "plan_exact": None, "has_plan": 0, "subgoals_done": 0,
+            "subgoals_total": base["n_subgoals"] or 0,
             "steps": 0, "seconds": 0.0, "wall_seconds": wall_seconds, "llm_calls": 0,
             "prompt_tokens": 0, "completion_tokens": 0, "llm_seconds": 0.0,
             "decision_ms_median": None, "revisions": 0, "llm": "", "world_model": "",
@@ -76,6 +78,12 @@ class ResultStore:
         with self.conn:
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS episodes ({cols}, "
                               "PRIMARY KEY (agent, key))")
+            # A results file from an older version gains the columns added since (as NULL).
+            have = {r[1] for r in self.conn.execute("PRAGMA table_info(episodes)")}
+            for k, v in COLUMNS.items():
+                if k not in have:
+                    self.conn.execute(f"ALTER TABLE episodes ADD COLUMN {k} "
+                                      f"{v.replace(' NOT NULL', '')}")
             self.conn.execute("CREATE TABLE IF NOT EXISTS suite (suite TEXT, idx INTEGER, "
                               "key TEXT, episode TEXT, PRIMARY KEY (suite, idx))")
 
