@@ -89,11 +89,23 @@ def summarize(rows: list[dict], given_plan: bool = False) -> dict:
         "decision_ms_median": _median(r["decision_ms_median"] for r in rows),
         "seconds_per_success": seconds / ok if ok else None,
         "tokens_per_success": tokens / ok if ok else None,
+        "paraphrase_consistency": consistency(judged) if decomposes else None,
         "errors": sum(r["error"] is not None for r in rows),
         "statuses": _count(r["status"] for r in rows),
         "llm": _names(r["llm"] for r in rows),
         "world_model": _names(r["world_model"] for r in rows),
     }
+
+
+def consistency(rows: list[dict]) -> float | None:
+    """Share of groups of two or more episodes (the same task, phrased differently) whose
+    decompositions are all right or all wrong; None without such groups. A planner that
+    understands the task, rather than recalls a wording, scores high."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["scenario"], r["seed"], r["grp"]), []).append(bool(r["plan_exact"]))
+    same = [len(set(g)) == 1 for g in groups.values() if len(g) > 1]
+    return sum(same) / len(same) if same else None
 
 
 def by(rows: list[dict], column: str) -> dict:

@@ -99,6 +99,13 @@ def _markdown(summary: dict) -> str:
         cells = [s["by_scenario"].get(sc) for sc in scenarios]
         lines.append(f"| {a} | " + " | ".join(
             f"{c['successes']}/{c['n']}" if c else "-" for c in cells) + " |")
+    consistent = {a: s["paraphrase_consistency"] for a, s in agents.items()
+                  if s["paraphrase_consistency"] is not None}
+    if consistent:
+        lines += ["", "## Paraphrases", "", "Share of tasks (each phrased several ways) whose "
+                  "decompositions were all right or all wrong:", "",
+                  "| agent | paraphrase consistency |", "| --- | --- |"]
+        lines += [f"| {a} | {_fmt(c, True)} |" for a, c in consistent.items()]
     lines += ["", "## Cost", "", "| agent | seconds per success | tokens per success | "
               "mean wall s (with overhead) | outcomes |", "| --- | --- | --- | --- | --- |"]
     for a, s in agents.items():

@@ -139,12 +139,12 @@ class SweepConfig:
 def plan_jobs(suite: Suite, cfg: SweepConfig, store: ResultStore) -> list[Job]:
     """The jobs not yet stored, episode by episode (so a partial sweep compares agents on
     the same episodes)."""
-    missing = [a for a in cfg.agents if needs_ground_truth(a)
-               for i, ep in enumerate(suite.episodes, 1) if not ep.subgoals][:1]
-    if missing:
-        raise ValueError(f"the {missing[0]} agent needs ground-truth subgoals, and suite "
-                         f"{suite.name!r} has episodes without them; add 'subgoals' to every "
-                         "entry or drop the oracle agents")
+    blind = sum(not ep.subgoals for ep in suite.episodes)
+    oracles = [a for a in cfg.agents if needs_ground_truth(a)]
+    if blind and oracles:
+        raise ValueError(f"the {oracles[0]} agent needs ground-truth subgoals, and {blind} "
+                         f"episode(s) of suite {suite.name!r} have none; add 'subgoals' to "
+                         "every entry or drop the oracle agents")
     done = store.finished(include_errors=not cfg.retry_errors)
     return [Job(a, i, ep, suite.name) for i, ep in enumerate(suite.episodes)
             for a in cfg.agents if (a, ep.key) not in done]

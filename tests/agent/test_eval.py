@@ -264,7 +264,16 @@ def test_metrics_split_planning_from_execution(tmp_path):
     assert s["llm-only"]["mean_tokens"] == 120 and s["llm-only"]["llm"] == "fake-llm"
     assert s["llm-only"]["tokens_per_success"] == pytest.approx(120 * 6 / evens)
     assert s["wm-only"]["decomposition_accuracy"] is None, "an agent without plans"
+    assert s["llm-only"]["paraphrase_consistency"] is None, "no task is phrased twice here"
     assert s["wm-only"]["errors"] == sum(ep.seed % 4 == 1 for ep in suite.episodes)
+
+
+def test_paraphrase_consistency(tmp_path):
+    suite = small("paraphrase", 6)  # two tasks, three phrasings each, one seed per task
+    store = run_sweep(suite, SweepConfig(("llm-only",), tmp_path), factory=eval_fakes.factory)
+    s = write_report(store, suite, ["llm-only"], tmp_path)["agents"]["llm-only"]
+    assert s["paraphrase_consistency"] == 1.0  # the fake's plans depend on the seed only
+    assert "| llm-only | 100.0% |" in (tmp_path / "report.md").read_text()
 
 
 def test_process_pool_builds_each_agent_once_per_worker_and_survives_a_dead_worker(
