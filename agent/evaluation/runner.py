@@ -173,13 +173,19 @@ def run_sweep(suite: Suite, cfg: SweepConfig, factory: Callable = default_factor
         rows = (worker.run(job) for job in jobs)
     else:
         rows = _in_pool(jobs, cfg, factory)
+    written: set[tuple[str, str]] = set()
     with closing(rows):
         for row in rows:
             if "build_error" in row:
                 raise AgentBuildError(row["build_error"])
             store.write(row)
+            written.add((row["agent"], row["key"]))
             if on_row:
                 on_row(row)
+    lost = {job.id for job in jobs} - written
+    if lost:  # a harness bug; rerunning the command runs them, but say so loudly
+        raise RuntimeError(f"{len(lost)} episode(s) ended without a row, e.g. {min(lost)}; "
+                           "rerun the same command to run them")
     return store
 
 
@@ -218,11 +224,13 @@ def _in_pool(jobs: list[Job], cfg: SweepConfig, factory: Callable) -> Iterator[d
         clean = broken = False
         try:
             while (queue or suspects or inflight) and not broken:
-                for job in _next_jobs(queue, suspects, len(inflight), 2 * cfg.workers):
+                batch = _next_jobs(queue, suspects, len(inflight), 2 * cfg.workers)
+                for k, job in enumerate(batch):
                     try:
                         inflight[pool.submit(_run_in_worker, job)] = job
-                    except BrokenProcessPool:
-                        queue.appendleft(job)
+                    except BrokenProcessPool:  # back where they came from, in order
+                        for left in reversed(batch[k:]):
+                            (suspects if deaths[left.id] else queue).appendleft(left)
                         broken = True
                         break
                 if broken:
