@@ -11,7 +11,7 @@ $(STAMP):
 	# The CPU build of torch that this machine's pip finds; on a GPU machine install the
 	# CUDA torch of your choice first and this line leaves it alone.
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,ray]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
