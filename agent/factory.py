@@ -14,6 +14,8 @@ from agent.store import RunStore
 AGENTS = {
     "hybrid": "the LLM decomposes, the world model checks the plan in imagination and plans "
               "each subgoal (latent MPC)",
+    "hybrid-blind": "the hybrid agent without the imagination check (measures what the check "
+                    "adds)",
     "llm-only": "the LLM alone chooses low-level actions from a textual state",
     "wm-only": "no decomposition: the world model plans straight to the final goal state",
     "oracle-plan": "ground-truth subgoals + the world-model planner (isolates LLM errors)",

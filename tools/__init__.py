@@ -77,10 +77,10 @@ def imagine(ctx: ToolContext, skill: Literal["go", "push"], object: str, target:
     s = _subgoal(ctx, skill, object, target)
     world = ctx.world
     result = wm_imagine(ctx.model, world.state(), s, world)
-    predicted = np.asarray(result.predicted_state)
+    predicted = np.asarray(result.final_state)
     return {"subgoal": s.text(), "predicted_holds": bool(world.holds(s, predicted)),
             "predicted_positions": _positions(world, predicted),
-            "positions_now": _positions(world, world.state()), "steps": int(result.steps)}
+            "positions_now": _positions(world, world.state()), "steps": int(len(result.actions))}
 
 
 @tool
