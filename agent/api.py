@@ -33,6 +33,10 @@ class Agent:
     needs_ground_truth: bool = False
     video_size: int = 256
 
+    @property
+    def budgets(self) -> Budgets:
+        return self.resources.budgets
+
     def __post_init__(self):
         self.graph = build_graph(self.resources, self.store.checkpointer())
         self.resources.trajectory = self.store.append_trajectory

@@ -9,33 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agent.render import EventRenderer, summary_table
+
 console = Console()
 
 DEMO_SCENARIO, DEMO_SEED = "sort", 7
-
-
-def _print_event(event: dict) -> None:
-    kind = event["type"]
-    if kind == "plan":
-        label = "revised plan" if event.get("revised") else "plan"
-        table = Table("#", "skill", "object", "target", title=label)
-        for i, s in enumerate(event["plan"], 1):
-            table.add_row(str(i), s["skill"], s["object"], s["target"])
-        console.print(table)
-    elif kind == "question":
-        console.print(f"[bold]question:[/] {event['question']}")
-    elif kind == "imagined" and not event["ok"]:
-        console.print(f"[yellow]imagined failure:[/] {event['reason']}")
-    elif kind == "subgoal_started":
-        s = event["subgoal"]
-        what = f"go to the {s['target']}" if s["skill"] == "go" else (
-            f"push the {s['object']} into the {s['target']}")
-        console.print(f"subgoal {event['index'] + 1}: {what} (attempt {event['attempt']})")
-    elif kind == "subgoal_done":
-        mark = "[green]done[/]" if event["success"] else f"[red]failed[/] {event['reason']}"
-        console.print(f"  {mark} in {event['steps']} steps")
-    elif kind == "revision":
-        console.print(f"[yellow]asking the LLM to revise:[/] {event['reason']}")
 
 
 def _subgoal_list(text: str | None):
@@ -67,12 +45,16 @@ def run(
     from agent.factory import make_agent
 
     runner = make_agent(agent, llm=llm)
-    if resume:
-        record = runner.resume(resume, answer=answer, on_event=_print_event, video=video)
-    else:
-        record = runner.run(scenario, instruction, seed=seed, subgoals=_subgoal_list(subgoals),
-                            video=video, on_event=_print_event)
-    console.print(record.summary())
+    show = EventRenderer(console, steps_for=runner.budgets.steps_for)
+    try:
+        if resume:
+            record = runner.resume(resume, answer=answer, on_event=show, video=video)
+        else:
+            record = runner.run(scenario, instruction, seed=seed,
+                                subgoals=_subgoal_list(subgoals), video=video, on_event=show)
+    finally:
+        show.close()
+    console.print(summary_table(record))
     if record.question:
         console.print(f"resume with: wmagent run '' --agent {agent} --resume "
                       f"{record.thread_id} --answer '...'")
@@ -93,10 +75,14 @@ def demo(
 
     task = next(instructions.generate(DEMO_SCENARIO, 1, "test", seed=DEMO_SEED, subgoals=(3,)))
     console.print(f"[bold]{task.instruction}[/] ({task.scenario}, seed {task.seed})")
-    record = make_agent(agent).run(task.scenario, task.instruction, seed=task.seed,
-                                   subgoals=task.subgoals, video=video,
-                                   on_event=_print_event)
-    console.print(record.summary())
+    runner = make_agent(agent)
+    show = EventRenderer(console, steps_for=runner.budgets.steps_for)
+    try:
+        record = runner.run(task.scenario, task.instruction, seed=task.seed,
+                            subgoals=task.subgoals, video=video, on_event=show)
+    finally:
+        show.close()
+    console.print(summary_table(record))
     console.print(f"video: {record.video}")
     return 0 if record.success else 3
 
