@@ -47,10 +47,12 @@ class AgentState(TypedDict, total=False):
     subgoal_ms: list[float]
     outcomes: list[dict]
     revisions: int
+    vetoes: list[dict]  # subgoals the imagination check sent back to the LLM
     clarifications: list[dict]  # {"question", "answer"}
     question: str | None
     imagination: list[dict]
     feedback: str | None  # why the plan goes back to the LLM
+    feedback_from: str | None  # "imagination" or "execution"
     steps: int
     monitor_done: int
     llm_calls: int
@@ -75,7 +77,10 @@ class Budgets:
     retries: int = 1
     """extra attempts at a failed subgoal before the LLM is asked to revise"""
     revisions: int = 2
-    """times the LLM may revise the plan (after imagination or execution failures)"""
+    """times the LLM may revise the plan after a subgoal failed in the real world"""
+    vetoes: int = 1
+    """times the imagination check may send the plan back to the LLM; a subgoal it has
+    already sent back once is acted on anyway (the world model can be wrong too)"""
     clarifications: int = 2
     """questions the agent may ask the person per run"""
     segment: int = 20
@@ -85,7 +90,7 @@ class Budgets:
         for name in ("go_steps", "push_steps", "episode_steps", "segment"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Budgets.{name} must be at least 1")
-        for name in ("retries", "revisions", "clarifications"):
+        for name in ("retries", "revisions", "vetoes", "clarifications"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Budgets.{name} must be 0 or more")
 
@@ -96,7 +101,8 @@ class Budgets:
         """A LangGraph recursion limit the budgets can never reach."""
         attempts = max_subgoals * (1 + self.retries) * (1 + self.revisions)
         per_attempt = -(-max(self.go_steps, self.push_steps) // self.segment) + 2
-        return 50 + attempts * per_attempt + 4 * (self.revisions + self.clarifications)
+        return 50 + attempts * per_attempt + 4 * (self.revisions + self.vetoes
+                                                   + self.clarifications)
 
 
 class StepReport(Protocol):
@@ -213,7 +219,7 @@ def build_graph(res: Resources, checkpointer=None):
         world = world_at(state)
         s = world.state()
         out: dict = {"sim_state": s.tolist(), "status": "running", "reason": "",
-                     "traj_len": 1, "steps": 0, "outcomes": [], "revisions": 0,
+                     "traj_len": 1, "steps": 0, "outcomes": [], "revisions": 0, "vetoes": [],
                      "clarifications": [], "imagination": [], "monitor_done": 0,
                      "question": None, "feedback": None}
         gt = _subgoals(state.get("ground_truth"))
@@ -269,13 +275,15 @@ def build_graph(res: Resources, checkpointer=None):
             predicted = np.asarray(r["predicted_state"])
         out: dict = {"imagination": state.get("imagination", []) + results}
         bad = next((r for r in results if not r["ok"]), None)
-        if bad is not None and res.decomposer is not None and (
-                state.get("revisions", 0) < budgets.revisions):
+        vetoes = state.get("vetoes", [])
+        out["feedback"] = None
+        if (bad is not None and res.decomposer is not None and len(vetoes) < budgets.vetoes
+                and bad["subgoal"] not in vetoes):
             failed = Subgoal.model_validate(bad["subgoal"])
             out["feedback"] = (f"the world model predicts that '{failed.text()}' will not be "
                                f"reached: {bad['reason']}")
-        else:
-            out["feedback"] = None
+            out["vetoes"] = vetoes + [bad["subgoal"]]
+            out["feedback_from"] = "imagination"
         return out
 
     def act(state: AgentState, config: dict) -> dict:
@@ -345,7 +353,8 @@ def build_graph(res: Resources, checkpointer=None):
         elif state.get("attempt", 1) <= budgets.retries:
             out.update(attempt=state.get("attempt", 1) + 1)
         elif res.decomposer is not None and state.get("revisions", 0) < budgets.revisions:
-            out.update(feedback=f"'{subgoal.text()}' failed: {reason}")
+            out.update(feedback=f"'{subgoal.text()}' failed: {reason}",
+                       feedback_from="execution")
         else:
             why = "no revisions left" if res.decomposer is not None else "no LLM to revise"
             out.update(status="failed", reason=f"'{subgoal.text()}' failed ({reason}); {why}")
@@ -358,8 +367,10 @@ def build_graph(res: Resources, checkpointer=None):
         feedback = state.get("feedback") or ""
         _emit({"type": "revision", "reason": feedback, "failed": failed.model_dump()})
         d = res.decomposer.revise(scene_of(state), state["instruction"], done, failed, feedback)
-        out = {**_usage_update(state, d.usage), "revisions": state.get("revisions", 0) + 1,
-               "feedback": None}
+        # Vetoes from imagination have their own budget; revisions count real failures.
+        real = state.get("feedback_from") == "execution"
+        out = {**_usage_update(state, d.usage), "feedback": None, "feedback_from": None,
+               "revisions": state.get("revisions", 0) + (1 if real else 0)}
         if d.plan is None or not d.plan.subgoals:
             why = d.question or "; ".join(d.problems) or "no usable plan"
             return {**out, "status": "failed", "reason": f"revision failed: {why}"}

@@ -127,3 +127,33 @@ def test_oracle_agents_need_ground_truth(tmp_path):
                   store=RunStore(tmp_path), needs_ground_truth=True)
     with pytest.raises(ValueError, match="needs the ground-truth subgoals"):
         agent.run("pads", "go", seed=0)
+
+
+class PessimisticImaginer:
+    """Predicts that every push fails."""
+
+    def __init__(self):
+        self.checked = []
+
+    def check(self, world, state, subgoal):
+        self.checked.append(subgoal.text())
+        ok = subgoal.skill == "go"
+        return {"ok": ok, "reason": "" if ok else "the block is predicted to stay put",
+                "predicted_state": list(map(float, state))}
+
+
+def test_imagined_failure_is_sent_back_once_then_acted_on(tmp_path):
+    plan = sort_plan(1)[:1]
+    imaginer = PessimisticImaginer()
+    dec = QueuedDecomposer([plan, plan])
+    agent = Agent("hybrid", Resources(executor=ScriptedExecutor(), decomposer=dec,
+                                      imaginer=imaginer), store=RunStore(tmp_path))
+    events = []
+    rec = agent.run("sort", "push", seed=1, subgoals=plan, on_event=events.append)
+    assert [c[0] for c in dec.calls] == ["decompose", "revise"]
+    assert "the world model predicts" in dec.calls[1][1]
+    assert "predicted to stay put" in dec.calls[1][1]
+    # The LLM kept the subgoal: it is tried for real, and the veto cost no revision.
+    assert rec.success and rec.revisions == 0
+    assert [e["ok"] for e in events if e["type"] == "imagined"] == [False, False]
+    assert len(rec.imagination) == 2
