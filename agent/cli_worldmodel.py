@@ -79,6 +79,36 @@ def plan(
                   + (f"; video {video}" if video else ""))
 
 
+def imagine(
+    scenario: Annotated[str, typer.Argument(help="Scenario family.")],
+    subgoal: Annotated[str, typer.Option(help="e.g. 'go to red pad'.")],
+    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    obs: Annotated[str, typer.Option(help="Packaged model: state or pixels.")] = "state",
+    check: Annotated[bool, typer.Option(help="Also run it in MuJoCo and compare.")] = True,
+) -> None:
+    """Ask the world model what a subgoal will do, without simulating; optionally compare."""
+    import numpy as np
+    import torch
+
+    from scenarios import Subgoal, world_for
+    from worldmodel import imagine as run_imagine
+    from worldmodel import load_packaged
+
+    torch.set_num_threads(1)
+    world, goal = world_for(scenario, seed), Subgoal.parse(subgoal)
+    im = run_imagine(load_packaged(scenario, obs), world.state(), goal, world)
+    console.print(f"imagined: {im.describe(world)}")
+    if check:
+        for a in im.actions:
+            world.step(a)
+        s, n = world.state(), world.spec.n_dynamic
+        err = np.abs(s[:n] - im.final_state[:n])[[i for i in range(n) if i % 4 < 2]].max()
+        verdict = "holds" if world.holds(goal) else "does not hold"
+        console.print(f"simulated the same actions: the subgoal {verdict}; largest position "
+                      f"error of the prediction {err:.3f} m")
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.command("plan")(plan)
+    app.command("imagine")(imagine)

@@ -156,7 +156,7 @@ def table(args) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--families", nargs="+", default=list(SKILLS))
-    ap.add_argument("--planners", nargs="+", default=["cem", "mppi", "sim"])
+    ap.add_argument("--planners", nargs="+", default=["cem", "sim", "mppi"])
     ap.add_argument("--models", nargs="+", default=["state"],
                     help="packaged models: state, pixels, state-reconstruction")
     ap.add_argument("--episodes", type=int, default=100)

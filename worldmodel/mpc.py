@@ -30,6 +30,7 @@ from scenarios.world import World, agent_pos, block_pos
 WAYPOINT_TOL = 0.08
 BEHIND_TOL = 0.05
 CONTACT = AGENT_RADIUS + BLOCK_RADIUS
+LATERAL_TOL = 0.06
 
 
 @dataclass
@@ -94,7 +95,7 @@ class GoalSchedule:
         along, lat = rel @ u, rel @ np.array([-u[1], u[0]])
         if self.index == 0 and np.linalg.norm(p - agent_pos(goals[0])) < BEHIND_TOL:
             self.index = 1
-        elif self.index == 1 and (along > -0.5 * CONTACT or abs(lat) > 0.06
+        elif self.index == 1 and (along > -0.5 * CONTACT or abs(lat) > LATERAL_TOL
                                   or along < -(CONTACT + 0.12)):
             self.index = 0
         return goals, self.index

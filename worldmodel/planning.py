@@ -38,15 +38,15 @@ class PlannerConfig:
 
     horizon: int = 6
     """H, latent steps (action chunks) planned ahead"""
-    samples: int = 300
+    samples: int = 200
     """candidate action sequences per iteration"""
-    iterations: int = 3
+    iterations: int = 5
     """refinement rounds per decision"""
-    elites: int = 30
+    elites: int = 20
     """CEM: best candidates the next distribution is fitted to"""
     temperature: float = 0.1
     """MPPI: softmax temperature on energies standardised over the samples"""
-    init_std: float = 0.6
+    init_std: float = 0.4
     """std of the sampling distribution at the start of each decision (actions are in [-1, 1])"""
     min_std: float = 0.05
     """floor on the std so that the search never freezes"""

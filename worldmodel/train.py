@@ -22,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+# Imported before anything renders: the optimiser imports it lazily (and with it triton),
+# which segfaulted here when MuJoCo's EGL context already existed in the process.
+import torch._dynamo  # noqa: F401
 import torch.nn.functional as F
 
 from worldmodel import checkpoint

@@ -100,3 +100,19 @@ def test_imagine_actions_and_subgoal(trained):
     sg = Subgoal(skill="go", object="agent", target=world.layout.targets[0].name)
     im = imagine(model, world.state(), sg, world, max_steps=20)
     assert im.actions.shape[0] <= 20 and isinstance(im.reached, bool)
+
+
+def test_pixel_model_trains_and_plans_from_rendered_frames(tmp_path):
+    from scenarios import world_for
+    from worldmodel.planning import PlannerConfig, make_planner
+
+    mc = model_config_for("pads", "pixels", "jepa", image_size=32, latent_dim=8, hidden=32)
+    tc = TrainConfig(steps=4, batch=4, horizon=2, episodes=6, episode_steps=12, log_every=2,
+                     probe_steps=2, val_fraction=0.2)
+    final = train(mc, tc, tmp_path, name="px")  # collects 32 px frames into OUT/data first
+    model = load(tmp_path / "px")
+    assert model.config.obs == "pixels" and np.isfinite(final["eff_rank"])
+    world = world_for("pads", 0)
+    planner = make_planner("cem", model=model, world=world,
+                           config=PlannerConfig(samples=8, elites=2, iterations=1))
+    assert planner.plan(world.state(), world.state()).actions.shape == (6, 5, 2)
