@@ -83,6 +83,10 @@ class TrainConfig:
     """random 1-D directions SIGReg tests per step (fresh each step; 64 keeps a step ~80 ms)"""
     ar_weight: float = 1.0
     """weight of the multi-step autoregressive loss beside the teacher-forced one"""
+    rest_fraction: float = 0.0
+    """share of windows replaced by 'at rest' windows: velocities zeroed, zero actions, nothing
+    moves (true in these scenes: no gravity, no force, damped). Collected data hardly ever
+    rests, and a model that never saw rest predicts drift there, which spoils precise goals"""
     probe_steps: int = 1500
     """steps training the state probe on frozen embeddings after the main run"""
     episodes: int = 3000
@@ -105,6 +109,8 @@ class TrainConfig:
         _check(self.probe_steps >= 0, "probe_steps", self.probe_steps, "use 0 or more")
         _check(self.lr > 0, "lr", self.lr, "use a positive learning rate such as 1e-3")
         _check(self.sigreg_weight >= 0, "sigreg_weight", self.sigreg_weight, "use >= 0")
+        _check(0 <= self.rest_fraction < 1, "rest_fraction", self.rest_fraction,
+               "use a fraction in [0, 1), e.g. 0.1")
         _check(0 < self.val_fraction < 0.5, "val_fraction", self.val_fraction,
                "use a fraction between 0 and 0.5")
 

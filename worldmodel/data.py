@@ -15,10 +15,11 @@ class Episodes:
     states: torch.Tensor  # (E, T+1, S) float32
     actions: torch.Tensor  # (E, T, 2) float32
     pixels: torch.Tensor | None = None  # (E, T+1, H, W, 3) uint8
+    n_dynamic: int = 0  # leading state entries that move (agent and blocks: x, y, vx, vy each)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], device: str = "cpu",
-                    with_pixels: bool = False) -> Episodes:
+                    with_pixels: bool = False, n_dynamic: int = 0) -> Episodes:
         pixels = None
         if with_pixels:
             if "pixels" not in arrays:
@@ -26,7 +27,7 @@ class Episodes:
                                  "`wmagent collect SCENARIO --pixels 48`")
             pixels = torch.from_numpy(arrays["pixels"]).to(device)
         return cls(torch.from_numpy(arrays["state"]).float().to(device),
-                   torch.from_numpy(arrays["action"]).float().to(device), pixels)
+                   torch.from_numpy(arrays["action"]).float().to(device), pixels, n_dynamic)
 
     def __len__(self) -> int:
         return self.states.shape[0]
@@ -38,12 +39,13 @@ class Episodes:
 
         def part(sl: slice) -> Episodes:
             px = None if self.pixels is None else self.pixels[sl]
-            return Episodes(self.states[sl], self.actions[sl], px)
+            return Episodes(self.states[sl], self.actions[sl], px, self.n_dynamic)
 
         return part(slice(0, cut)), part(slice(cut, None))
 
-    def sample(self, batch: int, horizon: int, chunk: int, generator: torch.Generator):
-        """Random windows of `horizon` latent steps.
+    def sample(self, batch: int, horizon: int, chunk: int, generator: torch.Generator,
+               rest_fraction: float = 0.0):
+        """Random windows of `horizon` latent steps; `rest_fraction` of them at rest.
 
         Returns obs (B, H+1, S) or (B, H+1, h, w, 3), states (B, H+1, S), actions (B, H, k, 2).
         """
@@ -60,4 +62,19 @@ class Episodes:
         states = self.states[e[:, None], frames]
         actions = self.actions[e[:, None], steps].view(batch, horizon, chunk, -1)
         obs = states if self.pixels is None else self.pixels[e[:, None], frames]
+        n_rest = int(batch * rest_fraction)
+        if n_rest:
+            # At rest: the first frame with every velocity zeroed, held still by zero actions.
+            still = states[:n_rest, :1].clone()
+            vel = [i for i in range(self.n_dynamic) if i % 4 >= 2]
+            still[..., vel] = 0
+            states = states.clone()
+            states[:n_rest] = still.expand(-1, horizon + 1, -1)
+            actions = actions.clone()
+            actions[:n_rest] = 0
+            if self.pixels is None:
+                obs = states
+            else:  # frames show no velocity: repeat the first one
+                obs = obs.clone()
+                obs[:n_rest] = obs[:n_rest, :1].expand(-1, horizon + 1, -1, -1, -1)
         return obs, states, actions

@@ -132,7 +132,8 @@ def load_episodes(mc: ModelConfig, tc: TrainConfig, data: Path | None, out: Path
     if mc.obs == "pixels" and manifest["config"]["pixels"] != mc.image_size:
         raise ValueError(f"{data} holds {manifest['config']['pixels']}px frames but the model "
                          f"reads {mc.image_size}px; collect with --pixels {mc.image_size}")
-    return Episodes.from_arrays(arrays, device, with_pixels=mc.obs == "pixels")
+    return Episodes.from_arrays(arrays, device, with_pixels=mc.obs == "pixels",
+                                n_dynamic=mc.n_dynamic)
 
 
 def _unfinished(data: Path) -> bool:
@@ -189,7 +190,8 @@ def train(mc: ModelConfig, tc: TrainConfig, out: str | os.PathLike, data: Path |
     row: dict = {}
     model.train()
     while step < tc.steps:
-        obs, states, actions = train_eps.sample(tc.batch, tc.horizon, mc.chunk, gen)
+        obs, states, actions = train_eps.sample(tc.batch, tc.horizon, mc.chunk, gen,
+                                                tc.rest_fraction)
         parts = losses(model, obs, states, actions, tc)
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
