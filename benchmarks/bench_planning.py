@@ -74,9 +74,12 @@ def run(args) -> None:
     with rows_path.open("a") as f:
         for family in args.families:
             for model_name in args.models:
-                obs, _, objective = model_name.partition("-")
-                model = load_packaged(family, obs, objective or "jepa")
-                for skill in SKILLS[family]:
+                if "/" in model_name:  # a checkpoint path rather than a packaged model
+                    model = load(model_name)
+                else:
+                    obs, _, objective = model_name.partition("-")
+                    model = load_packaged(family, obs, objective or "jepa")
+                for skill in [s for s in SKILLS[family] if s in args.skills]:
                     for kind in args.planners:
                         if kind == "sim" and model_name != args.models[0]:
                             continue  # the simulator does not depend on the model
@@ -143,7 +146,8 @@ def table(args) -> str:
     for family in args.families:
         for model_name in args.models:
             obs, _, objective = model_name.partition("-")
-            path = packaged_path(family, obs, objective or "jepa")
+            path = (Path(model_name) if "/" in model_name
+                    else packaged_path(family, obs, objective or "jepa"))
             if path.with_suffix(".json").exists():
                 m = read_info(path)["metrics"]
                 probe.append(f"| {family} | {model_name} | {100 * m['probe_rmse_m']:.1f} | "
@@ -156,9 +160,11 @@ def table(args) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--families", nargs="+", default=list(SKILLS))
+    ap.add_argument("--skills", nargs="+", default=["go", "push"])
     ap.add_argument("--planners", nargs="+", default=["cem", "sim", "mppi"])
     ap.add_argument("--models", nargs="+", default=["state"],
-                    help="packaged models: state, pixels, state-reconstruction")
+                    help="packaged models (state, pixels, state-reconstruction) or checkpoint "
+                         "paths (containing a /)")
     ap.add_argument("--episodes", type=int, default=100)
     ap.add_argument("--sim-samples", type=int, default=64)
     ap.add_argument("--sim-iterations", type=int, default=2)
