@@ -15,7 +15,7 @@ console = Console()
 
 
 def train(
-    scenario: Annotated[str, typer.Argument(help="Scenario family (see `wmagent scenarios list`).")],
+    scenario: Annotated[str, typer.Argument(help="Scenario family (`wmagent scenarios list`).")],
     out: Annotated[Path, typer.Option(help="Directory for the checkpoint and metrics.")],
     obs: Annotated[str, typer.Option(help="Observation: state or pixels.")] = "state",
     objective: Annotated[str, typer.Option(help="jepa or reconstruction.")] = "jepa",

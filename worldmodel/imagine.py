@@ -21,7 +21,7 @@ class Imagined:
     """The model's prediction: where things end up, and the actions that get them there."""
 
     actions: np.ndarray  # (T, 2) control actions (T a multiple of the chunk k)
-    states: np.ndarray  # (n+1, S) imagined states after each chunk: probe readout + scene constants
+    states: np.ndarray  # (n+1, S) imagined states after each chunk: probe readout + constants
     final_state: np.ndarray  # (S,) the last of them
     reached: bool | None  # the subgoal's predicate on the imagined final state (None: actions given)
 
@@ -39,7 +39,7 @@ class Imagined:
 @torch.no_grad()
 def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | np.ndarray,
             world: World, max_steps: int = 300,
-            config: PlannerConfig = PlannerConfig()) -> Imagined:
+            config: PlannerConfig | None = None) -> Imagined:
     """Predict the outcome from the true `state` (S,) of executing `subgoal_or_actions`.
 
     With a `Subgoal`, the latent planner plans chunk by chunk inside the model: each chunk's
@@ -71,7 +71,7 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
         imagined += [readout(zi) for zi in zs]
         return Imagined(a, np.asarray(imagined), imagined[-1], None)
     subgoal = subgoal_or_actions
-    planner = CEMPlanner(model, config)
+    planner = CEMPlanner(model, config or PlannerConfig())
     schedule = GoalSchedule(world, subgoal)
     actions: list[np.ndarray] = []
     while not world.holds(subgoal, imagined[-1]) and len(actions) * k < max_steps:

@@ -95,7 +95,7 @@ class WorldModel(nn.Module):
         self.state_std.copy_(std.clamp_min(1e-2))
 
     def normalise_obs(self, obs: torch.Tensor) -> torch.Tensor:
-        """Raw observations -> what the encoder reads: (B, S) scaled, or (B, 3, H, W) in [-.5, .5]."""
+        """Raw observations -> encoder input: (B, S) scaled, or (B, 3, H, W) in [-.5, .5]."""
         if self.config.obs == "state":
             return (obs.float() - self.state_mean) / self.state_std
         return obs.float().permute(0, 3, 1, 2) / 255.0 - 0.5

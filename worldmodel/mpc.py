@@ -80,7 +80,7 @@ class GoalSchedule:
                 route = w.goal_states(self.subgoal, state)
                 if self._route is None or len(route) != len(self._route) or any(
                         np.linalg.norm(agent_pos(a) - agent_pos(b)) > 1e-6
-                        for a, b in zip(route, self._route)):
+                        for a, b in zip(route, self._route, strict=True)):
                     self._route, self.index = route, 0
             route = self._route
             while (self.index < len(route) - 1

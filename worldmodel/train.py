@@ -22,9 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-# Imported before anything renders: the optimiser imports it lazily (and with it triton),
-# which segfaulted here when MuJoCo's EGL context already existed in the process.
-import torch._dynamo  # noqa: F401
+import torch._dynamo  # noqa: F401  (see below)
 import torch.nn.functional as F
 
 from worldmodel import checkpoint
@@ -32,6 +30,9 @@ from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import Episodes
 from worldmodel.model import WorldModel
 from worldmodel.sigreg import sigreg
+
+# torch._dynamo is imported above, before anything renders: the optimiser imports it lazily
+# (and with it triton), which segfaulted here when MuJoCo's EGL context already existed.
 
 
 def seed_everything(seed: int) -> torch.Generator:
