@@ -23,7 +23,7 @@ class Imagined:
     actions: np.ndarray  # (T, 2) control actions (T a multiple of the chunk k)
     states: np.ndarray  # (n+1, S) imagined states after each chunk: probe readout + constants
     final_state: np.ndarray  # (S,) the last of them
-    reached: bool | None  # the subgoal's predicate on the imagined final state (None: actions given)
+    reached: bool | None  # the predicate on the imagined final state; None for given actions
 
     def describe(self, world: World) -> str:
         """One sentence for a person or an LLM."""
