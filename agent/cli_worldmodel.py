@@ -1,0 +1,115 @@
+"""`wmagent train` and `wmagent plan`: train a world model, plan one subgoal with it."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+console = Console()
+
+
+def train(
+    scenario: Annotated[str, typer.Argument(help="Scenario family (`wmagent scenarios list`).")],
+    out: Annotated[Path, typer.Option(help="Directory for the checkpoint and metrics.")],
+    obs: Annotated[str, typer.Option(help="Observation: state or pixels.")] = "state",
+    objective: Annotated[str, typer.Option(help="jepa or reconstruction.")] = "jepa",
+    data: Annotated[Path | None, typer.Option(help="Collection directory, collected into first "
+                                              "if empty; default OUT/data.")] = None,
+    name: Annotated[str, typer.Option(help="Checkpoint name: OUT/NAME.safetensors.")] = "model",
+    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps.")] = 3000,
+    batch: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = 256,
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes to collect if DATA is empty.")]
+    = 3000,
+    episode_steps: Annotated[int, typer.Option(min=1, help="Steps per collected episode.")] = 100,
+    image_size: Annotated[int, typer.Option(help="Frame side in pixel mode.")] = 48,
+    rest_fraction: Annotated[float, typer.Option(help="Share of windows at rest.")] = 0.0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed for data, init and batches.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/NAME.resume.pt.")] = False,
+) -> None:
+    """Train a world model (JEPA + SIGReg, or a reconstruction baseline) on collected episodes."""
+    from worldmodel.config import TrainConfig
+    from worldmodel.train import model_config_for
+    from worldmodel.train import train as run_train
+
+    mc = model_config_for(scenario, obs, objective, image_size=image_size)
+    tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
+                     rest_fraction=rest_fraction, seed=seed)
+    command = "wmagent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with Progress(TextColumn("train {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task(f"{scenario}/{obs}/{objective}", total=steps, info="")
+
+        def progress(step: int, row: dict) -> None:
+            info = f"loss {row['loss']:.3f}" if "loss" in row else ""
+            if "eff_rank" in row:
+                info += f" rank {row['eff_rank']:.1f} probe {row['probe_rmse_m'] * 100:.1f}cm"
+            bar.update(task, completed=step, info=info)
+
+        final = run_train(mc, tc, out, data=data, name=name, resume=resume, command=command,
+                          progress=progress)
+    console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
+                  f"probe {final['probe_rmse_m'] * 100:.1f} cm, rank {final['eff_rank']:.1f}, "
+                  f"1-step error {final['pred_err_h1']:.3f}")
+
+
+def plan(
+    scenario: Annotated[str, typer.Argument(help="Scenario family.")],
+    subgoal: Annotated[str, typer.Option(help="e.g. 'push red block to green zone'.")],
+    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    planner: Annotated[str, typer.Option(help="cem, mppi or sim.")] = "cem",
+    obs: Annotated[str, typer.Option(help="Observation of the packaged model: state or pixels.")]
+    = "state",
+    checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint instead of the packaged "
+                                                    "one.")] = None,
+    max_steps: Annotated[int, typer.Option(min=1, help="Control-step budget.")] = 300,
+    video: Annotated[Path | None, typer.Option(help="Write an mp4/gif of the episode.")] = None,
+) -> None:
+    """Plan and execute one subgoal in a seeded scene with the world model (or the simulator)."""
+    from worldmodel.mpc import plan_episode
+
+    result = plan_episode(scenario, subgoal, seed, planner, obs, checkpoint, max_steps, video)
+    verdict = "[green]reached[/]" if result.success else f"[red]failed[/] ({result.reason})"
+    console.print(f"{subgoal!r} on {scenario} seed {seed} with {planner}: {verdict} in "
+                  f"{result.steps} steps, median {result.median_ms:.1f} ms per decision"
+                  + (f"; video {video}" if video else ""))
+
+
+def imagine(
+    scenario: Annotated[str, typer.Argument(help="Scenario family.")],
+    subgoal: Annotated[str, typer.Option(help="e.g. 'go to red pad'.")],
+    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    obs: Annotated[str, typer.Option(help="Packaged model: state or pixels.")] = "state",
+    check: Annotated[bool, typer.Option(help="Also run it in MuJoCo and compare.")] = True,
+) -> None:
+    """Ask the world model what a subgoal will do, without simulating; optionally compare."""
+    import numpy as np
+    import torch
+
+    from scenarios import Subgoal, world_for
+    from worldmodel import imagine as run_imagine
+    from worldmodel import load_packaged
+
+    torch.set_num_threads(1)
+    world, goal = world_for(scenario, seed), Subgoal.parse(subgoal)
+    im = run_imagine(load_packaged(scenario, obs), world.state(), goal, world)
+    console.print(f"imagined: {im.describe(world)}")
+    if check:
+        for a in im.actions:
+            world.step(a)
+        s, n = world.state(), world.spec.n_dynamic
+        err = np.abs(s[:n] - im.final_state[:n])[[i for i in range(n) if i % 4 < 2]].max()
+        verdict = "holds" if world.holds(goal) else "does not hold"
+        console.print(f"simulated the same actions: the subgoal {verdict}; largest position "
+                      f"error of the prediction {err:.3f} m")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("plan")(plan)
+    app.command("imagine")(imagine)

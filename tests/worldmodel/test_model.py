@@ -1,0 +1,79 @@
+"""Shapes at batch 1 and N for both observation kinds and both objectives; SIGReg's meaning."""
+
+import pytest
+import torch
+
+from worldmodel.config import ModelConfig
+from worldmodel.model import WorldModel
+from worldmodel.sigreg import sigreg
+
+
+@pytest.mark.parametrize("obs", ["state", "pixels"])
+@pytest.mark.parametrize("objective", ["jepa", "reconstruction"])
+@pytest.mark.parametrize("b", [1, 5])
+def test_shapes(obs, objective, b):
+    c = ModelConfig(scenario="pads", obs=obs, objective=objective, state_dim=14, n_dynamic=4,
+                    image_size=32, latent_dim=8, hidden=32, chunk=5)
+    m = WorldModel(c)
+    x = torch.randn(b, 14) if obs == "state" else torch.randint(0, 255, (b, 32, 32, 3),
+                                                               dtype=torch.uint8)
+    z = m.encode(x)
+    assert z.shape == (b, 8)
+    assert m.predict(z, torch.zeros(b, 5, 2)).shape == (b, 8)
+    zs = m.rollout(z, torch.zeros(b, 6, 5, 2))
+    assert zs.shape == (b, 6, 8)
+    assert m.energy(zs, z[0]).shape == (b,)
+    assert m.energy(zs, z).shape == (b,)
+    assert m.probe(z).shape == (b, 4)
+    if objective == "reconstruction":
+        want = (b, 14) if obs == "state" else (b, 3, 32, 32)
+        assert m.decode(z).shape == want
+    else:
+        with pytest.raises(ValueError, match="objective='jepa' and has no decoder"):
+            m.decode(z)
+
+
+def test_energy_is_zero_at_the_goal_and_grows_with_distance():
+    m = WorldModel(ModelConfig(scenario="pads", latent_dim=4, hidden=8))
+    goal = torch.zeros(4)
+    z = torch.stack([torch.zeros(2, 4), torch.ones(2, 4)])  # (2, H=2, D=4)
+    e = m.energy(z, goal)
+    assert e[0] == 0 and e[1] > 0
+
+
+def test_sigreg_small_for_gaussian_and_large_for_collapsed():
+    g = torch.Generator().manual_seed(0)
+    gauss = sigreg(torch.randn(1024, 16, generator=g), 64, generator=g)
+    collapsed = sigreg(torch.zeros(1024, 16) + 0.3, 64, generator=g)
+    line = sigreg(torch.randn(1024, 1, generator=g).expand(1024, 16), 64, generator=g)
+    shrunk = sigreg(0.1 * torch.randn(1024, 16, generator=g), 64, generator=g)
+    # Under the null EP does not shrink with N: its mean is ~1.06 (see sigreg.py); per sample
+    # (EP / N) it is ~0. Anything collapsed scales with N.
+    assert gauss < 1.5
+    assert gauss / 1024 < 2e-3
+    assert collapsed > 100 * gauss
+    assert line > 10 * gauss  # dimensional collapse: all dims equal
+    assert shrunk > 10 * gauss  # variance collapse
+
+
+def test_sigreg_gradient_spreads_a_collapsed_batch():
+    z = (0.01 * torch.randn(256, 8)).requires_grad_()
+    opt = torch.optim.Adam([z], lr=0.05)
+    first = float(sigreg(z, 32).detach())
+    for _ in range(150):
+        opt.zero_grad()
+        sigreg(z, 32).backward()
+        opt.step()
+    assert float(sigreg(z, 32).detach()) < 0.02 * first
+    assert 0.5 < float(z.detach().std(0).mean()) < 1.5
+
+
+@pytest.mark.parametrize("field,value,fix", [
+    ("obs", "rgb", "use 'state' or 'pixels'"),
+    ("latent_dim", 0, "use a positive integer"),
+    ("image_size", 50, "use 32, 48, 64 or 96"),
+])
+def test_config_errors_name_the_field_and_the_fix(field, value, fix):
+    with pytest.raises(ValueError) as e:
+        ModelConfig(scenario="pads", **{field: value})
+    assert str(e.value).startswith(f"{field}={value!r} is invalid") and fix in str(e.value)

@@ -1,0 +1,88 @@
+"""Planners reach a goal in a toy latent system; the MPC loop works in a real scene."""
+
+import numpy as np
+import pytest
+import torch
+
+from scenarios import Subgoal, world_for
+from worldmodel.config import ModelConfig
+from worldmodel.model import WorldModel
+from worldmodel.mpc import run_subgoal
+from worldmodel.planning import PlannerConfig, make_planner
+
+
+class ToyModel(WorldModel):
+    """z is the position itself; a chunk moves it by 0.05 x the sum of its actions."""
+
+    def __init__(self):
+        super().__init__(ModelConfig(scenario="pads", state_dim=2, n_dynamic=2, latent_dim=2,
+                                     hidden=4))
+
+    def encode(self, obs):
+        return obs.float()
+
+    def predict(self, z, action_chunk):
+        return z + 0.05 * action_chunk.sum(1)
+
+
+@pytest.mark.parametrize("kind", ["cem", "mppi"])
+def test_planner_reaches_a_goal_in_a_toy_latent_system(kind):
+    model = ToyModel()
+    planner = make_planner(kind, model=model, config=PlannerConfig(samples=100, elites=10))
+    state, goal = np.zeros(2), np.array([0.8, -0.6])
+    for _ in range(12):
+        d = planner.plan(state, goal)
+        assert d.actions.shape == (6, 5, 2) and np.abs(d.actions).max() <= 1
+        state = state + 0.05 * d.actions[0].sum(0)  # execute the first chunk
+        planner.shift(1)
+    assert np.linalg.norm(state - goal) < 0.05
+
+
+def test_make_planner_explains_what_is_missing():
+    with pytest.raises(ValueError, match="needs a world model"):
+        make_planner("cem")
+    with pytest.raises(ValueError, match="needs world="):
+        make_planner("sim")
+    with pytest.raises(ValueError, match="choose cem, mppi or sim"):
+        make_planner("rrt", model=ToyModel())
+    with pytest.raises(ValueError, match="elites=50 exceeds samples=10"):
+        PlannerConfig(samples=10, elites=50)
+
+
+def test_mpc_with_the_simulator_reaches_a_pad_and_reports_steps():
+    world = world_for("pads", 3)
+    sg = Subgoal(skill="go", object="agent", target=world.layout.targets[0].name)
+    seen = []
+    planner = make_planner("sim", world=world, config=PlannerConfig(samples=32, elites=8,
+                                                                    iterations=2))
+    r = run_subgoal(world, sg, planner, max_steps=150, on_step=seen.append, record_frames=32)
+    assert r.success and r.reason is None
+    assert world.holds(sg)  # the caller's world advanced
+    assert r.states.shape == (r.steps + 1, world.spec.dim) and r.actions.shape == (r.steps, 2)
+    assert len(r.frames) == r.steps + 1 and r.frames[0].shape == (32, 32, 3)
+    assert [s.decision for s in seen] == list(range(len(r.decision_ms)))
+
+
+def test_mpc_failure_has_a_reason_and_bad_names_are_refused():
+    world = world_for("push", 1)
+    block = world.layout.blocks[0].name
+    zone = next(t.name for t in world.layout.targets)
+    planner = make_planner("sim", world=world, config=PlannerConfig(samples=8, elites=2,
+                                                                    iterations=1))
+    r = run_subgoal(world, Subgoal(skill="push", object=block, target=zone), planner, max_steps=5)
+    assert not r.success and "budget of 5 control steps spent" in r.reason
+    with pytest.raises(ValueError, match="not in this scene"):
+        run_subgoal(world, Subgoal(skill="go", object="agent", target="pink pad"), planner, 5)
+
+
+def test_latent_planner_on_a_real_state_model_is_batched_and_warm_started():
+    torch.manual_seed(0)
+    model = WorldModel(ModelConfig(scenario="pads", state_dim=14, n_dynamic=4, latent_dim=8,
+                                   hidden=16))
+    planner = make_planner("cem", model=model, config=PlannerConfig(samples=20, elites=4))
+    world = world_for("pads", 0)
+    d = planner.plan(world.state(), world.state())
+    assert planner._mean.shape == (6, 1, 2)
+    planner.shift(2)
+    assert torch.all(planner._mean[-2:] == 0)
+    assert d.ms > 0

@@ -1,0 +1,118 @@
+"""A tiny training run: the loss falls, embeddings keep their rank; checkpoints round-trip."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from scenarios.collect import CollectConfig, collect
+from worldmodel import checkpoint, imagine, load
+from worldmodel.config import TrainConfig
+from worldmodel.train import model_config_for, train
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data")
+    collect(CollectConfig("pads", 60, steps=40, seed=0), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    mc = model_config_for("pads", "state", "jepa", latent_dim=16, hidden=64)
+    tc = TrainConfig(steps=150, batch=64, log_every=50, probe_steps=400, val_fraction=0.2)
+    final = train(mc, tc, out, data=tiny_data, command="test")
+    rows = [json.loads(x) for x in (out / "model.metrics.jsonl").read_text().splitlines()]
+    return out, mc, final, rows
+
+
+def test_tiny_jepa_run_loss_falls_and_rank_holds(trained):
+    out, mc, final, rows = trained
+    steps = [r for r in rows if "step" in r]
+    assert steps[-1]["loss"] < 0.6 * steps[0]["loss"]
+    assert final["eff_rank"] > 4  # of 16: not collapsed to a line or a point
+    assert final["emb_std"] > 0.3
+    assert final["pred_err_h1"] < final["pred_err_h6"]  # errors grow with the horizon
+    assert final["probe_rmse_m"] < 0.95 * steps[0]["probe_rmse_m"]  # the probe reads more out
+    for key in ("pred_err_h1", "pred_err_h6", "emb_std", "eff_rank", "probe_rmse_m"):
+        assert key in steps[-1]
+
+
+def test_checkpoint_round_trip(trained):
+    out, mc, _, _ = trained
+    model = load(out / "model")
+    assert model.config == mc
+    x = torch.randn(3, mc.state_dim)
+    again = checkpoint.save(model, out / "copy")
+    assert torch.equal(load(again).encode(x), model.encode(x))
+    assert checkpoint.read_info(out / "model")["command"] == "test"
+
+
+def test_loading_refuses_a_mismatched_config(trained, tmp_path):
+    out, mc, _, _ = trained
+    with pytest.raises(ValueError, match=r"latent_dim: checkpoint 16, expected 32.*wmagent train"):
+        load(out / "model", expect=model_config_for("pads", "state", "jepa", hidden=64))
+    # A JSON from another run beside these weights is refused, naming the fields.
+    info = json.loads((out / "model.json").read_text())
+    info["config"]["latent_dim"] = 32
+    (tmp_path / "m.json").write_text(json.dumps(info))
+    tensors = load_file(str(out / "model.safetensors"))
+    save_file(tensors, str(tmp_path / "m.safetensors"),
+              metadata={"config": json.dumps(mc.to_dict(), sort_keys=True)})
+    with pytest.raises(ValueError, match=r"fields \['latent_dim'\] differ"):
+        load(tmp_path / "m")
+    with pytest.raises(FileNotFoundError, match="wmagent train"):
+        load(tmp_path / "nothing")
+
+
+def test_resume_continues_where_it_stopped(tiny_data, tmp_path):
+    mc = model_config_for("pads", "state", "jepa", latent_dim=8, hidden=32)
+    train(mc, TrainConfig(steps=20, batch=16, log_every=10, probe_steps=0), tmp_path,
+          data=tiny_data)
+    final = train(mc, TrainConfig(steps=30, batch=16, log_every=10, probe_steps=0), tmp_path,
+                  data=tiny_data, resume=True)
+    rows = [json.loads(x) for x in (tmp_path / "model.metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "step" in r] == [1, 10, 20, 30]
+    assert final["train_seconds"] > 0
+
+
+def test_reconstruction_objective_trains_on_the_same_data(tiny_data, tmp_path):
+    mc = model_config_for("pads", "state", "reconstruction", latent_dim=8, hidden=32)
+    final = train(mc, TrainConfig(steps=30, batch=16, log_every=10, probe_steps=10), tmp_path,
+                  data=tiny_data)
+    assert np.isfinite(final["probe_rmse_m"])
+    assert load(tmp_path / "model").config.objective == "reconstruction"
+
+
+def test_imagine_actions_and_subgoal(trained):
+    from scenarios import Subgoal, world_for
+
+    out, _, _, _ = trained
+    model = load(out / "model")
+    world = world_for("pads", 0)
+    im = imagine(model, world.state(), np.ones((7, 2)), world)
+    assert im.actions.shape == (7, 2) and im.states.shape == (3, world.spec.dim)
+    assert im.reached is None and "model predicts agent at" in im.describe(world)
+    sg = Subgoal(skill="go", object="agent", target=world.layout.targets[0].name)
+    im = imagine(model, world.state(), sg, world, max_steps=20)
+    assert im.actions.shape[0] <= 20 and isinstance(im.reached, bool)
+
+
+def test_pixel_model_trains_and_plans_from_rendered_frames(tmp_path):
+    from scenarios import world_for
+    from worldmodel.planning import PlannerConfig, make_planner
+
+    mc = model_config_for("pads", "pixels", "jepa", image_size=32, latent_dim=8, hidden=32)
+    tc = TrainConfig(steps=4, batch=4, horizon=2, episodes=6, episode_steps=12, log_every=2,
+                     probe_steps=2, val_fraction=0.2)
+    final = train(mc, tc, tmp_path, name="px")  # collects 32 px frames into OUT/data first
+    model = load(tmp_path / "px")
+    assert model.config.obs == "pixels" and np.isfinite(final["eff_rank"])
+    world = world_for("pads", 0)
+    planner = make_planner("cem", model=model, world=world,
+                           config=PlannerConfig(samples=8, elites=2, iterations=1))
+    assert planner.plan(world.state(), world.state()).actions.shape == (6, 5, 2)

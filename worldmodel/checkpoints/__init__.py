@@ -1,0 +1,1 @@
+"""Shipped checkpoints (package data); see README.md here."""

@@ -1,0 +1,118 @@
+"""Frozen, typed configs: one for the model, one for training. Errors name the field and the fix."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+Obs = Literal["state", "pixels"]
+Objective = Literal["jepa", "reconstruction"]
+
+
+def _check(ok: bool, field: str, value, fix: str) -> None:
+    if not ok:
+        raise ValueError(f"{field}={value!r} is invalid: {fix}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What a world model is: enough to rebuild it from a checkpoint."""
+
+    scenario: str
+    """scenario family the model was trained on (state dimensions differ between families)"""
+    obs: Obs = "state"
+    """observation the encoder reads: 'state' (MLP) or 'pixels' (small CNN)"""
+    objective: Objective = "jepa"
+    """'jepa': predict embeddings, SIGReg against collapse; 'reconstruction': decode observations"""
+    state_dim: int = 14
+    """length of the state vector (the scene's StateSpec.dim)"""
+    n_dynamic: int = 4
+    """leading part of the state that moves (agent and blocks): what the probe reads out"""
+    image_size: int = 48
+    """side of square frames in pixel mode (ignored in state mode)"""
+    latent_dim: int = 32
+    """D, the embedding size"""
+    hidden: int = 256
+    """width of the encoder, predictor, decoder and probe MLPs"""
+    chunk: int = 5
+    """k, control steps per latent step: the predictor consumes (k, 2) action chunks"""
+    action_dim: int = 2
+    """size of one control action"""
+
+    def __post_init__(self):
+        _check(self.obs in ("state", "pixels"), "obs", self.obs, "use 'state' or 'pixels'")
+        _check(self.objective in ("jepa", "reconstruction"), "objective", self.objective,
+               "use 'jepa' or 'reconstruction'")
+        for name in ("state_dim", "n_dynamic", "latent_dim", "hidden", "chunk", "action_dim"):
+            v = getattr(self, name)
+            _check(isinstance(v, int) and v >= 1, name, v, "use a positive integer")
+        _check(self.n_dynamic <= self.state_dim, "n_dynamic", self.n_dynamic,
+               f"it cannot exceed state_dim={self.state_dim}")
+        _check(self.image_size in (32, 48, 64, 96), "image_size", self.image_size,
+               "use 32, 48, 64 or 96 (the CNN halves it four times)")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"model config has unknown fields {sorted(unknown)}; "
+                             f"known fields: {sorted(known)}")
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train a world model."""
+
+    steps: int = 3000
+    """optimiser steps"""
+    batch: int = 256
+    """windows per batch"""
+    horizon: int = 6
+    """H, latent steps per training window (each k control steps)"""
+    lr: float = 1e-3
+    """peak AdamW learning rate (cosine decay to 5% of it)"""
+    weight_decay: float = 1e-4
+    sigreg_weight: float = 0.05
+    """lambda, weight of SIGReg (jepa objective only)"""
+    sigreg_projections: int = 64
+    """random 1-D directions SIGReg tests per step (fresh each step; 64 keeps a step ~80 ms)"""
+    ar_weight: float = 1.0
+    """weight of the multi-step autoregressive loss beside the teacher-forced one"""
+    rest_fraction: float = 0.0
+    """share of windows replaced by 'at rest' windows: velocities zeroed, zero actions, nothing
+    moves (true in these scenes: no gravity, no force, damped). Collected data hardly ever
+    rests, and a model that never saw rest predicts drift there, which spoils precise goals"""
+    probe_steps: int = 1500
+    """steps training the state probe on frozen embeddings after the main run"""
+    episodes: int = 3000
+    """episodes collected when no --data is given"""
+    episode_steps: int = 100
+    """control steps per collected episode"""
+    val_fraction: float = 0.05
+    """episodes held out for the metrics"""
+    log_every: int = 100
+    """steps between metric rows"""
+    threads: int = 1
+    """torch CPU threads for training (measured here: 2 threads under load are ~5x slower)"""
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("steps", "batch", "horizon", "sigreg_projections", "episodes",
+                     "episode_steps", "log_every", "threads"):
+            v = getattr(self, name)
+            _check(isinstance(v, int) and v >= 1, name, v, "use a positive integer")
+        _check(self.probe_steps >= 0, "probe_steps", self.probe_steps, "use 0 or more")
+        _check(self.lr > 0, "lr", self.lr, "use a positive learning rate such as 1e-3")
+        _check(self.sigreg_weight >= 0, "sigreg_weight", self.sigreg_weight, "use >= 0")
+        _check(0 <= self.rest_fraction < 1, "rest_fraction", self.rest_fraction,
+               "use a fraction in [0, 1), e.g. 0.1")
+        _check(0 < self.val_fraction < 0.5, "val_fraction", self.val_fraction,
+               "use a fraction between 0 and 0.5")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,87 @@
+"""Imagination: what the world model predicts a subgoal (or an action sequence) will do,
+without simulating anything. The agent uses it to check an LLM plan before acting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from scenarios.subgoals import Subgoal
+from scenarios.world import World
+from worldmodel.model import WorldModel
+from worldmodel.mpc import GoalSchedule
+from worldmodel.planning import CEMPlanner, PlannerConfig
+
+
+@dataclass
+class Imagined:
+    """The model's prediction: where things end up, and the actions that get them there."""
+
+    actions: np.ndarray  # (T, 2) control actions (T a multiple of the chunk k)
+    states: np.ndarray  # (n+1, S) imagined states after each chunk: probe readout + constants
+    final_state: np.ndarray  # (S,) the last of them
+    reached: bool | None  # the predicate on the imagined final state; None for given actions
+
+    def describe(self, world: World) -> str:
+        """One sentence for a person or an LLM."""
+        s = self.final_state
+        parts = [f"agent at ({s[0]:+.2f}, {s[1]:+.2f})"]
+        for i, b in enumerate(world.layout.blocks):
+            parts.append(f"{b.name} at ({s[4 + 4 * i]:+.2f}, {s[5 + 4 * i]:+.2f})")
+        verdict = "" if self.reached is None else (
+            " (subgoal reached)" if self.reached else " (subgoal NOT reached)")
+        return f"after {len(self.actions)} steps the model predicts " + ", ".join(parts) + verdict
+
+
+@torch.no_grad()
+def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | np.ndarray,
+            world: World, max_steps: int = 300,
+            config: PlannerConfig | None = None) -> Imagined:
+    """Predict the outcome from the true `state` (S,) of executing `subgoal_or_actions`.
+
+    With a `Subgoal`, the latent planner plans chunk by chunk inside the model: each chunk's
+    predicted embedding is read out by the probe into an imagined state, from which the next
+    goal state is built (`world` only builds goal states and judges predicates; nothing is
+    stepped). With actions (T, 2), they are rolled out open-loop (T is padded with zeros to a
+    multiple of the chunk).
+    """
+    k, n = model.config.chunk, model.config.n_dynamic
+    state = np.asarray(state, float)
+    observe = (lambda s: s) if model.config.obs == "state" else (
+        lambda s: world.render(s, model.config.image_size))
+
+    def enc(s: np.ndarray) -> torch.Tensor:
+        return model.encode(torch.as_tensor(np.asarray(observe(s)))[None])[0]  # (D,)
+
+    def readout(z: torch.Tensor) -> np.ndarray:
+        s = state.copy()
+        s[:n] = model.probe(z[None])[0].numpy()
+        return s
+
+    z = enc(state)
+    imagined = [state]
+    if not isinstance(subgoal_or_actions, Subgoal):
+        a = np.asarray(subgoal_or_actions, np.float32).reshape(-1, 2)
+        pad = (-len(a)) % k
+        chunks = torch.from_numpy(np.concatenate([a, np.zeros((pad, 2), np.float32)]))
+        zs = model.rollout(z[None], chunks.view(1, -1, k, 2))[0]  # (n, D)
+        imagined += [readout(zi) for zi in zs]
+        return Imagined(a, np.asarray(imagined), imagined[-1], None)
+    subgoal = subgoal_or_actions
+    planner = CEMPlanner(model, config or PlannerConfig())
+    schedule = GoalSchedule(world, subgoal)
+    actions: list[np.ndarray] = []
+    while not world.holds(subgoal, imagined[-1]) and len(actions) * k < max_steps:
+        goals, gi = schedule(imagined[-1])
+        d = planner.plan_latent(z, enc(goals[gi]))
+        planner.shift(1)
+        chunk = torch.from_numpy(d.actions[0]).float()  # (k, 2)
+        z = model.predict(z[None], chunk[None])[0]
+        actions.append(d.actions[0])
+        imagined.append(readout(z))
+    acts = np.concatenate(actions) if actions else np.zeros((0, 2))
+    return Imagined(acts, np.asarray(imagined), imagined[-1],
+                    world.holds(subgoal, imagined[-1]))

@@ -1,0 +1,282 @@
+"""Sampling planners over action chunks: CEM and MPPI in latent space, and the simulator.
+
+All planners share one interface:
+
+    planner.reset()                               forget the warm start (new subgoal)
+    planner.plan(state, goal_state) -> Decision   actions (H, k, 2) and the best energy
+    planner.shift(chunks)                         warm start: drop the executed chunks
+
+`state` and `goal_state` are (S,) true state vectors from `scenarios.World`; the learned
+planners turn them into observations the way the model was trained (the state itself, or a
+rendered top-down frame), encode them and score candidates with an energy on predicted
+embeddings. The simulator planner scores the same candidates by rolling them out in MuJoCo
+(sampling-based MPC as MuJoCo MPC's predictive sampling does): the upper bound a learned
+model chases. With `hold=True` each chunk holds one action, which makes the search
+H x 2-dimensional instead of H x k x 2.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import mujoco
+import numpy as np
+import torch
+from mujoco import rollout as mj_rollout
+
+from worldmodel.model import WorldModel
+
+Energy = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (N, H, D), (D,) -> (N,)
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    """Search settings shared by every planner."""
+
+    horizon: int = 6
+    """H, latent steps (action chunks) planned ahead"""
+    samples: int = 200
+    """candidate action sequences per iteration"""
+    iterations: int = 5
+    """refinement rounds per decision"""
+    elites: int = 20
+    """CEM: best candidates the next distribution is fitted to"""
+    temperature: float = 0.1
+    """MPPI: softmax temperature on energies standardised over the samples"""
+    init_std: float = 0.4
+    """std of the sampling distribution at the start of each decision (actions are in [-1, 1])"""
+    min_std: float = 0.05
+    """floor on the std so that the search never freezes"""
+    hold: bool = True
+    """each chunk holds one action (search H x 2) instead of k free actions (H x k x 2)"""
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("horizon", "samples", "iterations", "elites"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}={v!r} is invalid: use a positive integer")
+        if self.elites > self.samples:
+            raise ValueError(f"elites={self.elites} exceeds samples={self.samples}: "
+                             "lower elites or raise samples")
+        if self.temperature <= 0 or self.init_std <= 0 or self.min_std < 0:
+            raise ValueError("temperature and init_std must be positive and min_std >= 0; "
+                             f"got {self.temperature}, {self.init_std}, {self.min_std}")
+
+
+@dataclass
+class Decision:
+    """One planner call's answer."""
+
+    actions: np.ndarray  # (H, k, 2) in [-1, 1]
+    energy: float  # energy of the chosen sequence
+    ms: float  # wall time of the decision
+
+
+class SamplingPlanner:
+    """Shared machinery: a Gaussian over (H, m, 2) actions, warm-started between decisions.
+
+    Subclasses provide `_energies(candidates (N, H, k, 2)) -> (N,)` after `_prepare(state, goal)`,
+    and the update rule (`_update`).
+    """
+
+    chunk: int
+
+    def __init__(self, config: PlannerConfig):
+        self.config = config
+        self.gen = torch.Generator().manual_seed(config.seed)
+        self._mean: torch.Tensor | None = None  # (H, m, 2)
+
+    @property
+    def _m(self) -> int:
+        return 1 if self.config.hold else self.chunk
+
+    def reset(self) -> None:
+        self._mean = None
+
+    def shift(self, chunks: int = 1) -> None:
+        """Warm start: the executed `chunks` leave the front, zeros enter at the back."""
+        if self._mean is not None:
+            self._mean = torch.cat([self._mean[chunks:], torch.zeros_like(self._mean[:chunks])])
+
+    def _expand(self, a: torch.Tensor) -> torch.Tensor:
+        return a.expand(*a.shape[:2], self.chunk, 2) if self.config.hold else a
+
+    @torch.no_grad()
+    def plan(self, state: np.ndarray, goal_state: np.ndarray) -> Decision:
+        """Best action chunks (H, k, 2) from `state` toward `goal_state`, both (S,)."""
+        t0 = time.perf_counter()
+        self._prepare(state, goal_state)
+        return self._search(t0)
+
+    @torch.no_grad()
+    def _search(self, t0: float) -> Decision:
+        c = self.config
+        shape = (c.horizon, self._m, 2)
+        mean = self._mean if self._mean is not None else torch.zeros(shape)
+        std = torch.full(shape, c.init_std)
+        best_a, best_e = mean, float("inf")
+        for _ in range(c.iterations):
+            noise = torch.randn((c.samples, *shape), generator=self.gen)
+            cand = (mean + std * noise).clamp(-1, 1)  # (N, H, m, 2)
+            cand[0] = mean  # the warm-started plan always competes
+            e = self._energies(self._expand(cand))  # (N,)
+            i = int(torch.argmin(e))
+            if float(e[i]) < best_e:
+                best_a, best_e = cand[i], float(e[i])
+            mean, std = self._update(cand, e, mean, std)
+        self._mean = mean
+        actions = self._expand(best_a[None])[0]  # (H, k, 2)
+        return Decision(actions.numpy().astype(np.float64), best_e,
+                        1e3 * (time.perf_counter() - t0))
+
+    def _update(self, cand, e, mean, std):
+        raise NotImplementedError
+
+    def _prepare(self, state: np.ndarray, goal_state: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _energies(self, actions: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def _cem_update(config: PlannerConfig, cand, e, mean, std):
+    elite = cand[torch.topk(e, config.elites, largest=False).indices]  # (K, H, m, 2)
+    return elite.mean(0), elite.std(0).clamp_min(config.min_std)
+
+
+def _mppi_update(config: PlannerConfig, cand, e, mean, std):
+    w = torch.softmax(-(e - e.min()) / (e.std().clamp_min(1e-9) * config.temperature), 0)
+    mean = (w[:, None, None, None] * cand).sum(0)
+    var = (w[:, None, None, None] * (cand - mean) ** 2).sum(0)
+    return mean, var.sqrt().clamp_min(config.min_std)
+
+
+class LatentPlanner(SamplingPlanner):
+    """Plans in the world model's latent space: energy of predicted vs goal embeddings."""
+
+    def __init__(self, model: WorldModel, config: PlannerConfig = PlannerConfig(),
+                 energy: Energy | None = None, observe: Callable | None = None):
+        super().__init__(config)
+        self.model = model.eval()
+        self.energy = energy or model.energy
+        self.chunk = model.config.chunk
+        if model.config.obs == "pixels" and observe is None:
+            raise ValueError("a pixel model needs observe=... (a state -> frame function); "
+                             "make_planner(kind, model, world=...) builds one from the world")
+        self.observe = observe or (lambda s: s)
+        self._z = self._z_goal = None
+
+    def encode_state(self, state: np.ndarray) -> torch.Tensor:
+        """(D,) embedding of the observation of a true state."""
+        obs = torch.as_tensor(np.asarray(self.observe(state)))[None]
+        return self.model.encode(obs)[0]
+
+    def _prepare(self, state, goal_state):
+        self._z = self.encode_state(state)  # (D,)
+        self._z_goal = self.encode_state(goal_state)  # (D,)
+
+    @torch.no_grad()
+    def plan_latent(self, z: torch.Tensor, z_goal: torch.Tensor) -> Decision:
+        """Plan from an embedding (D,) toward a goal embedding (D,): planning in imagination."""
+        t0 = time.perf_counter()
+        self._z, self._z_goal = z, z_goal
+        return self._search(t0)
+
+    def _energies(self, actions):
+        n = actions.shape[0]
+        z = self.model.rollout(self._z.expand(n, -1), actions)  # (N, H, D)
+        return self.energy(z, self._z_goal)
+
+
+class CEMPlanner(LatentPlanner):
+    """Cross-entropy method in latent space (as V-JEPA 2-AC plans)."""
+
+    def _update(self, cand, e, mean, std):
+        return _cem_update(self.config, cand, e, mean, std)
+
+
+class MPPIPlanner(LatentPlanner):
+    """Model-predictive path integral: an energy-weighted average of all candidates."""
+
+    def _update(self, cand, e, mean, std):
+        return _mppi_update(self.config, cand, e, mean, std)
+
+
+def state_energy(states: np.ndarray, goal: np.ndarray, n_dynamic: int) -> np.ndarray:
+    """Simulator cost: squared distance of positions (and 0.1 x velocities) to the goal,
+    summed over the horizon. states (N, H, S), goal (S,) -> (N,)."""
+    d = (states[..., :n_dynamic] - goal[:n_dynamic]) ** 2
+    w = np.where(np.arange(n_dynamic) % 4 < 2, 1.0, 0.1)
+    return (d * w).sum(-1).sum(-1)
+
+
+class SimulatorPlanner(SamplingPlanner):
+    """The same search, scored by rolling candidates out in MuJoCo itself (no learned model).
+
+    `update` picks the rule: 'cem' (default, so that only the model differs from CEMPlanner)
+    or 'mppi'.
+    """
+
+    def __init__(self, world, config: PlannerConfig = PlannerConfig(), chunk: int = 5,
+                 update: Literal["cem", "mppi"] = "cem"):
+        super().__init__(config)
+        from scenarios.world import FRAME_SKIP
+
+        self.world, self.chunk, self.frame_skip = world, chunk, FRAME_SKIP
+        self.update = update
+        self._data = mujoco.MjData(world.model)
+        self._x0 = self._goal = None
+
+    def _update(self, cand, e, mean, std):
+        rule = _cem_update if self.update == "cem" else _mppi_update
+        return rule(self.config, cand, e, mean, std)
+
+    def _prepare(self, state, goal_state):
+        w = self.world
+        w._write(self._data, state)
+        spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+        self._x0 = np.empty(mujoco.mj_stateSize(w.model, spec))
+        mujoco.mj_getState(w.model, self._data, self._x0, spec)
+        self._goal = np.asarray(goal_state, float)
+
+    def _energies(self, actions):
+        w, n = self.world, actions.shape[0]
+        h, k = actions.shape[1], actions.shape[2]
+        ctrl = np.repeat(actions.numpy().reshape(n, h * k, 2), self.frame_skip, axis=1)
+        out, _ = mj_rollout.rollout(w.model, self._data, np.repeat(self._x0[None], n, 0), ctrl)
+        out = out[:, k * self.frame_skip - 1:: k * self.frame_skip]  # (N, H, nstate)
+        nq, nv = w.model.nq, w.model.nv
+        pos = out[..., 1: 1 + nq].reshape(n, h, -1, 2)
+        vel = out[..., 1 + nq: 1 + nq + nv].reshape(n, h, -1, 2)
+        states = np.concatenate([pos, vel], -1).reshape(n, h, -1)  # (N, H, n_dynamic)
+        return torch.from_numpy(state_energy(states, self._goal, w.spec.n_dynamic))
+
+
+Kind = Literal["cem", "mppi", "sim"]
+
+
+def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
+                 config: PlannerConfig | None = None, energy: Energy | None = None):
+    """Build a planner. `cem`/`mppi` need `model` (and `world` for a pixel model, to render
+    observations); `sim` needs `world`. `energy` overrides the model's energy."""
+    config = config or PlannerConfig()
+    if kind in ("cem", "mppi"):
+        if model is None:
+            raise ValueError(f"planner {kind!r} needs a world model: pass model=load_packaged(...)")
+        observe = None
+        if model.config.obs == "pixels":
+            if world is None:
+                raise ValueError("a pixel world model needs world=... to render observations")
+            size = model.config.image_size
+            observe = lambda s: world.render(s, size)  # noqa: E731
+        cls = CEMPlanner if kind == "cem" else MPPIPlanner
+        return cls(model, config, energy=energy, observe=observe)
+    if kind == "sim":
+        if world is None:
+            raise ValueError("planner 'sim' needs world=... (the scenarios.World to roll out in)")
+        return SimulatorPlanner(world, config, chunk=model.config.chunk if model else 5)
+    raise ValueError(f"unknown planner {kind!r}; choose cem, mppi or sim")
