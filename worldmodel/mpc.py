@@ -110,13 +110,7 @@ def run_subgoal(world: World, subgoal: Subgoal, planner, max_steps: int,
     `planner` is any planner from `worldmodel.planning`; each decision executes its first
     `execute` chunks. `record_frames` > 0 records a frame of that width every control step.
     """
-    try:
-        world.layout.target(subgoal.target)
-        if subgoal.skill == "push":
-            world.layout.block_index(subgoal.object)
-    except KeyError as e:
-        raise ValueError(f"subgoal {subgoal.text()!r} names {e.args[0]!r}, which is not in "
-                         "this scene; see `wmagent scenarios show`") from None
+    world.holds(subgoal)  # a name the scene lacks raises here, listing the names it has
     planner.reset()
     schedule = GoalSchedule(world, subgoal)
     state = world.state()

@@ -71,7 +71,7 @@ def test_mpc_failure_has_a_reason_and_bad_names_are_refused():
                                                                     iterations=1))
     r = run_subgoal(world, Subgoal(skill="push", object=block, target=zone), planner, max_steps=5)
     assert not r.success and "budget of 5 control steps spent" in r.reason
-    with pytest.raises(ValueError, match="not in this scene"):
+    with pytest.raises(ValueError, match="no target 'pink pad' in this push scene; targets:"):
         run_subgoal(world, Subgoal(skill="go", object="agent", target="pink pad"), planner, 5)
 
 
