@@ -7,7 +7,7 @@ import sys
 import typer
 from typer._click.exceptions import ClickException, UsageError
 
-from agent import cli_scenarios
+from agent import cli_llm, cli_scenarios
 
 app = typer.Typer(
     name="wmagent",
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (cli_scenarios,):
+for module in (cli_scenarios, cli_llm):
     module.register(app)
 
 
