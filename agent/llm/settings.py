@@ -40,7 +40,8 @@ class LLMSettings:
         if self.timeout <= 0 or self.backoff < 0 or self.retries < 0 or self.max_tokens < 1:
             raise ValueError("LLMSettings: timeout and max_tokens must be positive, retries "
                              "and backoff not negative")
-        if self.adapter is not None and not (Path(self.adapter) / "adapter_config.json").is_file():
+        embedded = self.url is None
+        if embedded and self.adapter and not (Path(self.adapter) / "adapter_config.json").is_file():
             raise ValueError(f"LLMSettings.adapter: no adapter_config.json in {self.adapter}; "
                              "train one with `wmagent finetune-planner` or pass adapter=None")
 
