@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 console = Console(stderr=True)
+PACKAGED = "packaged"
 LLM_HELP = "'embedded' (default unless WMAGENT_LLM_URL is set) or a server URL ending in /v1."
 
 
@@ -18,7 +19,7 @@ def decompose(
     scenario: Annotated[str, typer.Option(help="Scenario name (see `wmagent scenarios list`).")],
     seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
     llm: Annotated[str | None, typer.Option(help=LLM_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the Decomposition as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> int:
     """Turn an instruction into the scene's subgoals (or a question back to you)."""
     import scenarios
@@ -44,13 +45,13 @@ def decompose(
 
 
 def serve(
-    model: Annotated[str, typer.Option(help="'packaged' or a Hugging Face model directory.")] = "packaged",
-    adapter: Annotated[str, typer.Option(help="'planner' (shipped), a LoRA dir, or 'none'.")] = "planner",
+    model: Annotated[str, typer.Option(help="'packaged' or an HF model directory.")] = PACKAGED,
+    adapter: Annotated[str, typer.Option(help="'planner', a LoRA dir, or 'none'.")] = "planner",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
 ) -> None:
     """Start vLLM's OpenAI-compatible server (installed in its own venv on first use)."""
-    from agent.llm.serve import Server, ServeConfig
+    from agent.llm.serve import ServeConfig, Server
 
     cfg = ServeConfig(model=model, adapter=None if adapter == "none" else adapter,
                       host=host, port=port)

@@ -66,7 +66,8 @@ def plan_schema(scene: SceneDescription) -> dict:
             "required": ["subgoals"],
             "properties": {"subgoals": {"type": "array", "minItems": 1,
                                         "maxItems": MAX_SUBGOALS,
-                                        "items": kinds[0] if len(kinds) == 1 else {"anyOf": kinds}}}}
+                                        "items": kinds[0] if len(kinds) == 1
+                                        else {"anyOf": kinds}}}}
 
 
 def absent_names(scene: SceneDescription, instruction: str) -> list[str]:

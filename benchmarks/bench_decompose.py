@@ -72,9 +72,9 @@ def main() -> None:
                                       "attempts": d.attempts, "seconds": d.usage.seconds,
                                       "completion_tokens": d.usage.completion_tokens}) + "\n")
                 out.flush()
+            got = "" if ok else f"\n    got: {d.plan.text() if d.plan else d.question}"
             print(f"{'ok ' if ok else 'BAD'} {d.usage.seconds:5.1f}s {family}: "
-                  f"{task.instruction}" + ("" if ok else f"\n    got: {d.plan.text() if d.plan else d.question}"),
-                  flush=True)
+                  f"{task.instruction}{got}", flush=True)
     every = [x for v in by_family.values() for x in v]
     print(f"\n{backend.describe()}; {platform.processor() or platform.machine()}, "
           f"torch threads {args.threads}")

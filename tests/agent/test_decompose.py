@@ -44,7 +44,8 @@ def test_schema_without_blocks_allows_only_go():
 
 def test_valid_answer_is_returned_with_usage(sort):
     backend = ScriptedBackend([plan("push red block into green zone", "go to blue zone")])
-    d = decompose(backend, sort, "Push the red block into the green zone, then go to the blue zone.")
+    d = decompose(backend, sort, "Push the red block into the green zone, then go to the "
+                                 "blue zone.")
     assert d.plan is not None and d.question is None and d.problems == []
     assert [s.text() for s in d.plan.subgoals] == [
         "push the red block into the green zone", "go to the blue zone"]

@@ -13,7 +13,7 @@ import pytest
 
 from agent.decompose import decompose
 from agent.llm import LLMSettings, OpenAIBackend
-from agent.llm.serve import Server, ServeConfig, ensure_venv
+from agent.llm.serve import ServeConfig, Server, ensure_venv
 from scenarios import world_for
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
