@@ -18,7 +18,6 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,11 +43,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    settings = LLMSettings.from_env()
     if args.llm == "embedded":
-        settings = replace(settings, url=None, adapter=None if args.untuned else settings.adapter)
+        settings = LLMSettings(adapter=None) if args.untuned else LLMSettings()
     else:
-        settings = replace(settings, url=args.llm, model=args.model)
+        settings = LLMSettings(url=args.llm, model=args.model, timeout=600)
     backend = make_backend(settings)
     t = time.perf_counter()
     print(backend.health(), f"(ready in {time.perf_counter() - t:.1f} s)", flush=True)
