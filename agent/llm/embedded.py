@@ -45,8 +45,10 @@ class EmbeddedBackend:
         return _runtime(self.settings.embedded_model, self.settings.adapter)
 
     def _grammar(self, schema: dict):
-        key = json.dumps(schema, sort_keys=True)
+        key = json.dumps(schema)
         if key not in self._grammars:
+            # The grammar writes properties in the order the schema lists them, so the key
+            # must keep that order (sorted keys made "object" come before "skill").
             # Compact separators: the adapter was trained on compact JSON, and xgrammar's
             # any_whitespace=False alone still emits ", " and ": " (DESIGN.md).
             self._grammars[key] = self._runtime()[2].compile_json_schema(

@@ -37,6 +37,8 @@ def test_decomposes_a_two_step_instruction(backend, sort):
     d = decompose(backend, sort, "Shove the red block into the green zone, then head to "
                                  "the blue zone.")
     assert d.plan is not None and d.problems == [], d.raw
+    # Keys come in the schema's order, the order the adapter learned ("skill" first).
+    assert d.raw[0].startswith('{"subgoals":[{"skill":"push","object":"red block",')
     assert d.plan.subgoals == [Subgoal.parse("push red block into green zone"),
                                Subgoal.parse("go to blue zone")]
     assert d.usage.calls == 1 and d.usage.completion_tokens > 10 and d.usage.seconds > 0
