@@ -51,8 +51,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
 ) -> None:
     """Start vLLM's OpenAI-compatible server (installed in its own venv on first use)."""
+    import signal
+    import sys
+
     from agent.llm.serve import ServeConfig, Server
 
+    # SIGTERM must stop the server too (a background shell also ignores SIGINT).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cfg = ServeConfig(model=model, adapter=None if adapter == "none" else adapter,
                       host=host, port=port)
     with Server(cfg, log=console.print) as server:
