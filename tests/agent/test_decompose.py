@@ -1,0 +1,131 @@
+"""Decomposition with a scripted backend: schema, validation, repair, clarification, revise."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent.decompose import absent_names, decompose, plan_schema, revise
+from agent.llm import InvalidAnswer, ScriptedBackend, Usage
+from scenarios import world_for
+from scenarios.scene import SceneDescription
+from scenarios.subgoals import Plan, Subgoal
+
+
+def scene_of(name: str, seed: int = 0) -> SceneDescription:
+    return SceneDescription.from_layout(world_for(name, seed).layout)
+
+
+def plan(*texts: str) -> dict:
+    return json.loads(Plan(subgoals=[Subgoal.parse(t) for t in texts]).model_dump_json())
+
+
+@pytest.fixture(scope="module")
+def sort() -> SceneDescription:
+    return scene_of("sort")  # red/blue/green blocks and zones
+
+
+def test_schema_names_only_the_scene(sort):
+    schema = plan_schema(sort)
+    kinds = schema["properties"]["subgoals"]["items"]["anyOf"]
+    go, push = (k["properties"] for k in kinds)
+    assert go["skill"]["enum"] == ["go"] and go["object"]["enum"] == ["agent"]
+    assert go["target"]["enum"] == sort.target_names
+    assert push["object"]["enum"] == sort.block_names
+    assert set(push["target"]["enum"]) == {t.name for t in sort.targets if t.kind == "zone"}
+    assert list(go) == ["skill", "object", "target"]  # the order the adapter was trained on
+
+
+def test_schema_without_blocks_allows_only_go():
+    items = plan_schema(scene_of("pads"))["properties"]["subgoals"]["items"]
+    assert "anyOf" not in items and items["properties"]["skill"]["enum"] == ["go"]
+
+
+def test_valid_answer_is_returned_with_usage(sort):
+    backend = ScriptedBackend([plan("push red block into green zone", "go to blue zone")])
+    d = decompose(backend, sort, "Push the red block into the green zone, then go to the "
+                                 "blue zone.")
+    assert d.plan is not None and d.question is None and d.problems == []
+    assert [s.text() for s in d.plan.subgoals] == [
+        "push the red block into the green zone", "go to the blue zone"]
+    assert d.attempts == 1 and d.usage.calls == 1 and len(d.raw) == 1
+    messages, schema = backend.calls[0]
+    assert "green zone" in messages[-1]["content"] and schema == plan_schema(sort)
+
+
+def test_invalid_plan_gets_one_repair_round_naming_the_problem(sort):
+    bad = plan("push red block into blue block")  # a block is not a target
+    backend = ScriptedBackend([bad, plan("push red block into blue zone")])
+    d = decompose(backend, sort, "Push the red block into the blue zone.")
+    assert d.plan is not None and d.attempts == 2 and d.usage.calls == 2
+    repair = backend.calls[1][0]
+    assert repair[-2]["role"] == "assistant" and repair[-2]["content"] == d.raw[0]
+    assert "there is no 'blue block' here; targets are" in repair[-1]["content"]
+
+
+def test_unparseable_answer_is_repaired_too(sort):
+    backend = ScriptedBackend(["{not json", plan("go to red zone")])
+    d = decompose(backend, sort, "Go to the red zone.")
+    assert d.plan is not None and d.raw[0] == "{not json"
+    assert "the answer is not JSON" in backend.calls[1][0][-1]["content"]
+
+
+def test_two_failures_end_in_a_question_not_a_guess(sort):
+    bad = plan("go to purple pad")
+    d = decompose(ScriptedBackend([bad, bad]), sort, "Go to the red zone.")
+    assert d.plan is None and d.attempts == 2
+    assert d.question.startswith("I could not make a plan that fits this scene: subgoal 1")
+    assert d.problems and "there is no 'purple pad' here" in d.problems[0]
+
+
+def test_absent_block_asks_the_person_without_calling_the_model(sort):
+    backend = ScriptedBackend([])
+    d = decompose(backend, sort, "push the pink block into the green zone")
+    assert d.plan is None and backend.calls == [] and d.attempts == 0
+    assert d.question == ("There is no pink block here (the blocks here: blue block, green "
+                          "block, red block). What should I do instead?")
+
+
+def test_absent_names_suggests_same_colour_and_knows_rooms(sort):
+    assert absent_names(sort, "go to the red pad") == [
+        "there is no red pad here; did you mean the red block or the red zone?"]
+    assert absent_names(sort, "Push the Red block into the GREEN zone.") == []
+    assert absent_names(scene_of("pads"), "sort the blocks") == [
+        "there are no blocks in this scene"]
+    rooms = scene_of("rooms")
+    assert absent_names(rooms, "go to the pad in the north-east room") == []
+    assert absent_names(sort, "go to the north-east room") == [
+        "there is no north-east room here (it has no rooms)"]
+
+
+def test_empty_instruction_is_refused_with_an_example(sort):
+    with pytest.raises(ValueError, match="the instruction is empty: say what should happen"):
+        decompose(ScriptedBackend([]), sort, "  ")
+
+
+def test_revise_sends_done_failed_and_reason(sort):
+    backend = ScriptedBackend([plan("push green block into green zone")])
+    done = [Subgoal.parse("push red block into red zone")]
+    failed = Subgoal.parse("push green block into green zone")
+    d = revise(backend, sort, "sort the blocks", done, failed, "the block got stuck")
+    assert d.plan is not None
+    text = backend.calls[0][0][-1]["content"]
+    assert "Done: push the red block into the red zone" in text
+    assert "Failed: push the green block into the green zone (the block got stuck)" in text
+
+
+def test_scripted_backend_replays_raises_and_runs_out():
+    b = ScriptedBackend([Plan(subgoals=[]), InvalidAnswer("boom", "raw")])
+    answer, usage = b.complete([{"role": "user", "content": "a b"}], Plan)
+    assert answer == Plan(subgoals=[]) and usage.calls == 1
+    with pytest.raises(InvalidAnswer, match="boom"):
+        b.complete([], Plan)
+    with pytest.raises(AssertionError, match="ran out of answers after 2 calls"):
+        b.complete([], Plan)
+
+
+def test_usage_adds_up():
+    total = Usage(prompt_tokens=3, completion_tokens=4, seconds=1.0, calls=1) + Usage(
+        prompt_tokens=1, completion_tokens=1, seconds=0.5, calls=1)
+    assert total == Usage(prompt_tokens=4, completion_tokens=5, seconds=1.5, calls=2)

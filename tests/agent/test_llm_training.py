@@ -1,0 +1,92 @@
+"""The fine-tuning corpus and schedule, and the serve command line, without a model."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from agent.llm import corpus, serve
+from agent.llm.finetune import FinetuneConfig, lr_at
+from agent.llm.prompts import SYSTEM
+from scenarios.instructions import ALL_BLOCKS, CONNECT, GO, GO_HOME, PUSH
+from scenarios.subgoals import Plan
+
+
+def _stem(template: str) -> str:
+    return template.split("{")[0].strip(" ,.;").lower()
+
+
+def test_extra_phrasings_never_use_a_test_phrasing():
+    test = {_stem(t) for t in GO["test"] + PUSH["test"] + GO_HOME["test"] + ALL_BLOCKS["test"]}
+    test |= {c.strip(" ,.;").lower() for c in CONNECT["test"]}
+    extra = {_stem(t) for t in corpus.EXTRA_GO + corpus.EXTRA_PUSH}
+    extra |= {c.strip(" ,.;").lower() for c in corpus.EXTRA_CONNECT}
+    assert not test & extra
+    for shape in corpus.EXTRA_PAIR:  # the test split's own sentence shapes
+        assert "but first" not in shape and "after you" not in shape
+        assert "to begin" not in shape and "to finish" not in shape
+
+
+def test_corpus_never_uses_a_verb_only_the_test_split_uses():
+    import re
+
+    def first_words(templates):
+        return {re.findall(r"[a-z']+", t.lower())[0] for t in templates}
+
+    test = first_words(GO["test"] + PUSH["test"] + GO_HOME["test"] + ALL_BLOCKS["test"] +
+                       CONNECT["test"])
+    test -= first_words(GO["train"] + PUSH["train"] + GO_HOME["train"] + ALL_BLOCKS["train"] +
+                        CONNECT["train"] + corpus.EXTRA_GO + corpus.EXTRA_PUSH)
+    assert {"visit", "bring", "deliver", "stop", "travel"} <= test
+    for ex in corpus.examples(per_family=30, seed=1, reworded=0.8, pseudo=0.6):
+        words = set(re.findall(r"[a-z']+", ex.messages[1]["content"].lower()))
+        assert not words & test, ex.messages[1]["content"]
+
+
+def test_corpus_examples_are_chats_with_compact_plan_answers():
+    examples = list(itertools.islice(corpus.examples(per_family=6), 40))
+    assert len(examples) >= 24
+    for ex in examples:
+        assert ex.messages[0] == {"role": "system", "content": SYSTEM}
+        assert ex.messages[1]["content"].startswith("Scene:\n")
+        plan = Plan.model_validate_json(ex.target)
+        assert ex.target == plan.model_dump_json() and ", " not in ex.target
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    cfg = FinetuneConfig(steps=50, warmup=5, lr=1e-3)
+    lrs = [lr_at(s, cfg) for s in range(cfg.steps)]
+    assert lrs[0] == pytest.approx(2e-4) and max(lrs) == pytest.approx(1e-3)
+    assert lrs[-1] == pytest.approx(0.0, abs=1e-12)
+    assert all(a >= b for a, b in zip(lrs[5:], lrs[6:], strict=False))
+
+
+def test_finetune_config_names_the_bad_field():
+    with pytest.raises(ValueError, match=r"FinetuneConfig.steps must be >= 1, got 0"):
+        FinetuneConfig(steps=0)
+    with pytest.raises(ValueError, match=r"FinetuneConfig.warmup must be in \[0, steps\)"):
+        FinetuneConfig(steps=5, warmup=5)
+
+
+def test_serve_binds_loopback_and_serves_the_adapter(monkeypatch):
+    monkeypatch.setattr(serve, "hf_model_dir", lambda model: Path("/models/smollm2"))
+    cfg = serve.ServeConfig(gpu=False)
+    cmd = serve.command(cfg, Path("/venv/bin/python"))
+    assert cmd[:3] == ["/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cfg.url == "http://127.0.0.1:8000/v1"
+    assert cmd[cmd.index("--lora-modules") + 1] == f"planner={serve.ADAPTER_DIR}"
+    assert "--enable-lora" in cmd and cmd[cmd.index("--dtype") + 1] == "float32"
+    assert cfg.served_model == "planner"
+    plain = serve.ServeConfig(adapter=None, gpu=True)
+    cmd = serve.command(plain, Path("python"))
+    assert "--enable-lora" not in cmd and "--dtype" not in cmd
+    assert plain.served_model == "SmolLM2-135M-Instruct"
+
+
+def test_serve_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="ServeConfig.port must be in 1..65535"):
+        serve.ServeConfig(port=0)
+    with pytest.raises(ValueError, match="ServeConfig.adapter: no adapter_config.json in /x"):
+        serve.ServeConfig(adapter="/x")
