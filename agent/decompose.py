@@ -98,7 +98,8 @@ def absent_names(scene: SceneDescription, instruction: str) -> list[str]:
 
 def _question(problems: list[str]) -> str:
     first = problems[0][0].upper() + problems[0][1:]
-    return f"{first}. What should I do instead?"
+    end = "" if first.endswith(("?", ".", "!")) else "."
+    return f"{first}{end} What should I do instead?"
 
 
 def _ask(backend: LLMBackend, scene: SceneDescription, messages: list[dict]) -> Decomposition:

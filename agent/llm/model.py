@@ -78,9 +78,16 @@ def hf_model_dir(model: str = PACKAGED) -> Path:
 def load(model: str = PACKAGED, adapter: str | Path | None = None):
     """(model, tokenizer) in fp32 for CPU inference, with `adapter` merged in if given."""
     require("transformers", "pip install transformers gguf accelerate")
+    import warnings
+
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    # A load bar and deprecation notices from a library would break the chat's and the
+    # CLI's output; real errors still raise.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     path = hf_model_dir(model)
     tok = AutoTokenizer.from_pretrained(path)
     net = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
@@ -88,6 +95,8 @@ def load(model: str = PACKAGED, adapter: str | Path | None = None):
         require("peft", "pip install peft")
         from peft import PeftModel
 
-        net = PeftModel.from_pretrained(net, str(adapter)).merge_and_unload()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            net = PeftModel.from_pretrained(net, str(adapter)).merge_and_unload()
     net.eval()
     return net, tok
