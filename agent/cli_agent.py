@@ -18,6 +18,17 @@ DEMO_INSTRUCTION = "Go to the purple pad, then the red pad, and then go home."
 DEMO_TRUTH = "go to purple pad; go to red pad; go to home pad"
 
 
+def _shown(runner, episode):
+    """Run `episode(on_event)` with live progress, then print the summary table."""
+    show = EventRenderer(console, steps_for=runner.budgets.steps_for)
+    try:
+        record = episode(show)
+    finally:
+        show.close()
+    console.print(summary_table(record))
+    return record
+
+
 def _subgoal_list(text: str | None):
     from scenarios.subgoals import Subgoal
 
@@ -47,16 +58,13 @@ def run(
     from agent.factory import make_agent
 
     runner = make_agent(agent, llm=llm)
-    show = EventRenderer(console, steps_for=runner.budgets.steps_for)
-    try:
-        if resume:
-            record = runner.resume(resume, answer=answer, on_event=show, video=video)
-        else:
-            record = runner.run(scenario, instruction, seed=seed,
-                                subgoals=_subgoal_list(subgoals), video=video, on_event=show)
-    finally:
-        show.close()
-    console.print(summary_table(record))
+    if resume:
+        record = _shown(runner, lambda show: runner.resume(resume, answer=answer, on_event=show,
+                                                           video=video))
+    else:
+        record = _shown(runner, lambda show: runner.run(
+            scenario, instruction, seed=seed, subgoals=_subgoal_list(subgoals), video=video,
+            on_event=show))
     if record.question:
         console.print(f"resume with: wmagent run '' --agent {agent} --resume "
                       f"{record.thread_id} --answer '...'")
@@ -79,13 +87,9 @@ def demo(
 
     console.print(f"[bold]{DEMO_INSTRUCTION}[/] ({DEMO_SCENARIO}, seed {DEMO_SEED})")
     runner = make_agent(agent, llm=llm)
-    show = EventRenderer(console, steps_for=runner.budgets.steps_for)
-    try:
-        record = runner.run(DEMO_SCENARIO, DEMO_INSTRUCTION, seed=DEMO_SEED,
-                            subgoals=_subgoal_list(DEMO_TRUTH), video=video, on_event=show)
-    finally:
-        show.close()
-    console.print(summary_table(record))
+    record = _shown(runner, lambda show: runner.run(
+        DEMO_SCENARIO, DEMO_INSTRUCTION, seed=DEMO_SEED, subgoals=_subgoal_list(DEMO_TRUTH),
+        video=video, on_event=show))
     console.print(f"LLM: {record.llm}\nworld model: {record.world_model}\nvideo: {record.video}")
     return 0 if record.success else 3
 

@@ -78,7 +78,7 @@ class RunStore:
         if row is None:
             return None
         keys = ("thread_id", "agent", "scenario", "seed", "instruction", "status", "record")
-        info = dict(zip(keys, row))
+        info = dict(zip(keys, row, strict=True))
         info["record"] = json.loads(info["record"]) if info["record"] else None
         return info
 
@@ -87,7 +87,7 @@ class RunStore:
             "SELECT thread_id, agent, scenario, seed, instruction, status FROM wm_runs "
             "ORDER BY updated DESC LIMIT ?", (limit,)).fetchall()
         keys = ("thread_id", "agent", "scenario", "seed", "instruction", "status")
-        return [dict(zip(keys, r)) for r in rows]
+        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def close(self) -> None:
         self.conn.close()

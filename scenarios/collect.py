@@ -91,7 +91,7 @@ def _rollout_open_loop(world: World, actions: np.ndarray) -> np.ndarray:
     nq, nv = m.nq, m.nv
     qpos, qvel = out[:, 1: 1 + nq], out[:, 1 + nq: 1 + nq + nv]
     states = [start] + [world.state_from(p.reshape(-1, 2), v.reshape(-1, 2))
-                                for p, v in zip(qpos, qvel)]
+                                for p, v in zip(qpos, qvel, strict=True)]
     return np.asarray(states)
 
 

@@ -45,7 +45,8 @@ def pads(seed: int) -> Layout:
     pts = sample_points(rng, 6, (-h, -h), (h, h), min_dist=0.4)
     colours = _colours(rng, 4)
     targets = tuple(
-        Target(f"{c} pad", "pad", c, rounded(p), PAD_RADIUS) for c, p in zip(colours, pts[:4])
+        Target(f"{c} pad", "pad", c, rounded(p), PAD_RADIUS)
+        for c, p in zip(colours, pts[:4], strict=True)
     ) + (Target("home pad", "pad", "home", rounded(pts[4]), PAD_RADIUS),)
     return Layout("pads", seed, TABLE_HALF, rounded(pts[5]), targets=targets,
                   walls=outer_walls(TABLE_HALF))
@@ -67,9 +68,10 @@ def _blocks_and_zones(name: str, seed: int, n: int, matching: bool) -> Layout:
         block_colours, zone_colours = colours[:n], colours[n:]
     return Layout(
         name, seed, TABLE_HALF, rounded(agent),
-        blocks=tuple(Block(f"{c} block", c, rounded(p)) for c, p in zip(block_colours, blocks)),
+        blocks=tuple(Block(f"{c} block", c, rounded(p))
+                     for c, p in zip(block_colours, blocks, strict=True)),
         targets=tuple(Target(f"{c} zone", "zone", c, rounded(p), ZONE_RADIUS)
-                      for c, p in zip(zone_colours, zones)),
+                      for c, p in zip(zone_colours, zones, strict=True)),
         walls=outer_walls(TABLE_HALF),
     )
 
@@ -119,7 +121,7 @@ def rooms(seed: int) -> Layout:
 
     colours = _colours(rng, 4)
     targets, placed = [], []
-    for c, room in zip(colours, ROOM_NAMES):
+    for c, room in zip(colours, ROOM_NAMES, strict=True):
         (p,) = sample_points(rng, 1, *inside(room, 0.2), min_dist=0.0)
         placed.append(p)
         targets.append(Target(f"{c} pad", "pad", c, rounded(p), PAD_RADIUS, room))

@@ -295,8 +295,8 @@ class World:
             push = skill == "push" or (skill is None and bool(layout.blocks)
                                        and rng.random() < push_share)
             if push:
-                s = Subgoal(skill="push", object=layout.blocks[rng.integers(len(layout.blocks))].name,
-                            target=str(rng.choice(zones)))
+                block = layout.blocks[rng.integers(len(layout.blocks))]
+                s = Subgoal(skill="push", object=block.name, target=str(rng.choice(zones)))
             else:
                 s = Subgoal(skill="go", object=AGENT,
                             target=layout.targets[rng.integers(len(layout.targets))].name)
