@@ -235,9 +235,9 @@ def build_graph(res: Resources, checkpointer=None):
 
     def decompose(state: AgentState, config: dict) -> dict:
         assert res.decomposer is not None
-        instruction = state["instruction"]
-        for qa in state.get("clarifications", []):
-            instruction += f"\n(Asked: {qa['question']} Answer: {qa['answer']})"
+        # The question asks what to do instead, so the latest answer is the goal now.
+        asked = state.get("clarifications", [])
+        instruction = asked[-1]["answer"] if asked else state["instruction"]
         d = res.decomposer.decompose(scene_of(state), instruction)
         out = _usage_update(state, d.usage)
         if d.question:

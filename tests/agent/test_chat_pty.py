@@ -210,3 +210,40 @@ def test_imagine_and_plan_do_not_move_the_scene(tmp_path, command):
     child.sendline("/threads")
     child.expect("no runs yet")
     quit_with_ctrl_d(child)
+
+
+@pytest.mark.integration
+def test_the_real_hybrid_agent_with_the_scripted_llm_and_a_shipped_world_model(tmp_path):
+    """No test services: `agent.factory.make_agent("hybrid")` with `ScriptedBackend` answers
+    and the shipped pads world model planning in latent space."""
+    answers = [{"subgoals": [{"skill": "go", "object": "agent", "target": "purple pad"}]},
+               {"subgoals": [{"skill": "go", "object": "agent", "target": "red pad"}]}]
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps(answers))
+    env = {**os.environ, "WMAGENT_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT),
+           "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color", "NO_COLOR": "1"}
+    env.pop("WMAGENT_CHAT_FACTORY", None)
+    child = pexpect.spawn(sys.executable, ["-m", "agent.cli", "chat", "--llm",
+                                           f"scripted:{path}", "--scenario", "pads",
+                                           "--seed", "9"],
+                          cwd=str(tmp_path), env=env, dimensions=(24, 80), encoding="utf-8",
+                          timeout=120)
+    child.expect("pads/9>")
+    child.sendline("Go to the purple pad.")
+    child.expect("imagined 1: go to the purple pad -> reached")
+    child.expect(r"done in \d+ steps")
+    child.expect(r"1/1 achieved")
+    child.expect("pads/9>")
+    # A name the scene lacks: the agent asks, and the answer is the goal from then on.
+    child.sendline("Push the pink block into the red zone.")
+    child.expect("There is no pink block here")
+    child.expect("answer>")
+    child.sendline("Go to the red pad.")
+    child.expect(r"done in \d+ steps")
+    child.expect(r"1/1 achieved")
+    child.expect("pads/9>")
+    child.sendline("/llm")
+    child.expect("scripted")
+    child.expect("pads/9>")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)

@@ -66,7 +66,7 @@ def test_clarification_pauses_and_resumes_with_the_answer(tmp_path):
     rec = agent.resume(rec.thread_id, answer="the first one")
     assert rec.status == "done" and rec.success
     calls = agent.resources.decomposer.calls
-    assert "Answer: the first one" in calls[-1][1]
+    assert calls[-1] == ("decompose", "the first one"), "the answer is the goal now"
 
 
 def test_questions_are_bounded(tmp_path):
