@@ -81,8 +81,9 @@ def plan(
 
 
 def imagine(
-    scenario: Annotated[str, typer.Argument(help="Scenario family.")],
-    subgoal: Annotated[str, typer.Option(help="e.g. 'go to red pad'.")],
+    subgoal: Annotated[str, typer.Argument(help="e.g. 'push the red block into the green "
+                                                "zone'.")],
+    scenario: Annotated[str, typer.Option(help="Scenario family.")] = "push",
     seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
     obs: Annotated[str, typer.Option(help="Packaged model: state or pixels.")] = "state",
     check: Annotated[bool, typer.Option(help="Also run it in MuJoCo and compare.")] = True,
