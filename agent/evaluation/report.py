@@ -146,8 +146,9 @@ def _plots(summary: dict, out: Path) -> None:
             continue
         x = [h + 0.06 * (i - (len(agents) - 1) / 2) for h, _ in pts]  # dodge overlapping bars
         y = [v["rate"] for _, v in pts]
-        err = [[v["rate"] - v["ci_low"] for _, v in pts],
-               [v["ci_high"] - v["rate"] for _, v in pts]]
+        # max(0, .): at 0% or 100% the interval's end and the rate differ by rounding only.
+        err = [[max(0.0, v["rate"] - v["ci_low"]) for _, v in pts],
+               [max(0.0, v["ci_high"] - v["rate"]) for _, v in pts]]
         ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=a)
     ax.set(xlabel="subgoals in the task", ylabel="task success (95% Wilson CI)",
            ylim=(-0.03, 1.03), title=f"suite {summary['suite']}")
