@@ -27,7 +27,6 @@ from safetensors.numpy import load_file, save_file
 
 from scenarios.registry import get
 from scenarios.skills import ScriptedSkill
-from scenarios.subgoals import Subgoal
 from scenarios.world import FRAME_SKIP, World
 
 POLICIES = ("random", "noisy", "scripted")
@@ -74,10 +73,6 @@ def _random_actions(rng: np.random.Generator, steps: int) -> np.ndarray:
     return np.clip(a, -1, 1)
 
 
-def _random_subgoal(world: World, rng: np.random.Generator) -> Subgoal:
-    return world.random_subgoal(rng)
-
-
 def _rollout_open_loop(world: World, actions: np.ndarray) -> np.ndarray:
     """(T+1, S) states from open-loop `actions` (T, 2), all in one `mujoco.rollout` call."""
     m, start = world.model, world.state()
@@ -103,7 +98,7 @@ def _closed_loop(world: World, steps: int, noise: float,
     skill, budget = None, 0
     for _ in range(steps):
         if skill is None or skill.done(state) or budget == 0:
-            skill, budget = ScriptedSkill(world.layout, _random_subgoal(world, rng), state), 120
+            skill, budget = ScriptedSkill(world.layout, world.random_subgoal(rng), state), 120
         a = np.clip(skill(state) + noise * rng.standard_normal(2), -1, 1)
         # Noisy episodes sometimes hold a random action for a while: wider state coverage.
         if noise and rng.random() < 0.05:

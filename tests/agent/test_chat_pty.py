@@ -35,12 +35,14 @@ def write_answers(path: Path, answers: list) -> None:
     path.write_text(json.dumps(answers))
 
 
-def spawn(tmp_path, answers, *args, step_seconds=0.0, no_color=True):
-    """The chat in a pty; `answers` are the scripted LLM's queued answers."""
+def spawn(tmp_path, answers, *args, step_seconds=0.0, no_color=True, factory=FACTORY,
+          timeout=20):
+    """The chat in a pty; `answers` are the scripted LLM's queued answers; `factory` ""
+    runs the real agent (`agent.factory.make_agent`) instead of the test services."""
     path = tmp_path / "answers.json"
     write_answers(path, answers)
     env = {**os.environ, "WMAGENT_HOME": str(tmp_path / "home"),
-           "WMAGENT_CHAT_FACTORY": FACTORY,
+           "WMAGENT_CHAT_FACTORY": factory,
            "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]),
            "CHAT_TEST_STEP_SECONDS": str(step_seconds),
            # No terminal answers prompt_toolkit's cursor-position requests here.
@@ -50,7 +52,7 @@ def spawn(tmp_path, answers, *args, step_seconds=0.0, no_color=True):
         env["NO_COLOR"] = "1"
     child = pexpect.spawn(sys.executable, ["-m", "agent.cli", "chat", "--llm", f"scripted:{path}",
                                            *args], cwd=str(tmp_path), env=env,
-                          dimensions=(24, 80), encoding="utf-8", timeout=20)
+                          dimensions=(24, 80), encoding="utf-8", timeout=timeout)
     child.transcript = []
     child.logfile_read = _Tee(child.transcript)
     return child
@@ -218,16 +220,8 @@ def test_the_real_hybrid_agent_with_the_scripted_llm_and_a_shipped_world_model(t
     and the shipped pads world model planning in latent space."""
     answers = [{"subgoals": [{"skill": "go", "object": "agent", "target": "purple pad"}]},
                {"subgoals": [{"skill": "go", "object": "agent", "target": "red pad"}]}]
-    path = tmp_path / "answers.json"
-    path.write_text(json.dumps(answers))
-    env = {**os.environ, "WMAGENT_HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT),
-           "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color", "NO_COLOR": "1"}
-    env.pop("WMAGENT_CHAT_FACTORY", None)
-    child = pexpect.spawn(sys.executable, ["-m", "agent.cli", "chat", "--llm",
-                                           f"scripted:{path}", "--scenario", "pads",
-                                           "--seed", "9"],
-                          cwd=str(tmp_path), env=env, dimensions=(24, 80), encoding="utf-8",
-                          timeout=120)
+    child = spawn(tmp_path, answers, "--scenario", "pads", "--seed", "9", factory="",
+                  timeout=120)
     child.expect("pads/9>")
     child.sendline("Go to the purple pad.")
     child.expect("imagined 1: go to the purple pad -> reached")
