@@ -70,7 +70,7 @@ def run(args) -> None:
             r = json.loads(line)
             done.add((r["family"], r["skill"], r["planner"], r["model"], r["episode"]))
     sim_cfg = PlannerConfig(samples=args.sim_samples, iterations=args.sim_iterations,
-                            elites=min(30, args.sim_samples // 4))
+                            elites=min(30, args.sim_samples // 4), hold=True)
     with rows_path.open("a") as f:
         for family in args.families:
             for model_name in args.models:

@@ -82,7 +82,7 @@ def test_latent_planner_on_a_real_state_model_is_batched_and_warm_started():
     planner = make_planner("cem", model=model, config=PlannerConfig(samples=20, elites=4))
     world = world_for("pads", 0)
     d = planner.plan(world.state(), world.state())
-    assert planner._mean.shape == (6, 1, 2)
+    assert planner._mean.shape == (6, 5, 2)  # k free actions per chunk
     planner.shift(2)
     assert torch.all(planner._mean[-2:] == 0)
     assert d.ms > 0
