@@ -29,6 +29,8 @@ def train(
     episode_steps: Annotated[int, typer.Option(min=1, help="Steps per collected episode.")] = 100,
     image_size: Annotated[int, typer.Option(help="Frame side in pixel mode.")] = 48,
     rest_fraction: Annotated[float, typer.Option(help="Share of windows at rest.")] = 0.0,
+    idm_weight: Annotated[float, typer.Option(help="Weight of the inverse-dynamics term "
+                                              "(pixels: 1.0).")] = 0.0,
     seed: Annotated[int, typer.Option(min=0, help="Seed for data, init and batches.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/NAME.resume.pt.")] = False,
 ) -> None:
@@ -39,7 +41,7 @@ def train(
 
     mc = model_config_for(scenario, obs, objective, image_size=image_size)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
-                     rest_fraction=rest_fraction, seed=seed)
+                     rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed)
     command = "wmagent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with Progress(TextColumn("train {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=console) as bar:

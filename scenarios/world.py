@@ -117,7 +117,12 @@ def build_mjcf(layout: Layout) -> str:
         f'<joint name="agent_x" type="slide" axis="1 0 0" damping="{AGENT_DAMPING}"/>'
         f'<joint name="agent_y" type="slide" axis="0 1 0" damping="{AGENT_DAMPING}"/>'
         f'<geom name="agent" type="sphere" size="{AGENT_RADIUS}" mass="{AGENT_MASS}" '
-        'rgba="0.08 0.08 0.08 1"/></body>'
+        'rgba="0.08 0.08 0.08 1"/>'
+        # Drawn only: a wider dark disc under the agent, so that it spans several pixels of
+        # a small frame (pixel world models); no contact, no mass.
+        f'<geom name="agent_marker" type="cylinder" size="{1.8 * AGENT_RADIUS} 0.002" '
+        f'pos="0 0 {0.004 - AGENT_RADIUS}" rgba="0.08 0.08 0.08 1" contype="0" '
+        'conaffinity="0" density="0"/></body>'
     ]
     for i, b in enumerate(layout.blocks):
         bodies.append(

@@ -87,6 +87,10 @@ class TrainConfig:
     """share of windows replaced by 'at rest' windows: velocities zeroed, zero actions, nothing
     moves (true in these scenes: no gravity, no force, damped). Collected data hardly ever
     rests, and a model that never saw rest predicts drift there, which spoils precise goals"""
+    idm_weight: float = 0.0
+    """weight of an inverse-dynamics term: a training-only head must read the action chunk
+    from (z_t, z_t+1). It makes the encoder keep what the actions move (the agent: a few
+    pixels in a frame that the scene layout otherwise dominates), as in PLDM. Pixels only"""
     probe_steps: int = 1500
     """steps training the state probe on frozen embeddings after the main run"""
     episodes: int = 3000
@@ -109,6 +113,7 @@ class TrainConfig:
         _check(self.probe_steps >= 0, "probe_steps", self.probe_steps, "use 0 or more")
         _check(self.lr > 0, "lr", self.lr, "use a positive learning rate such as 1e-3")
         _check(self.sigreg_weight >= 0, "sigreg_weight", self.sigreg_weight, "use >= 0")
+        _check(self.idm_weight >= 0, "idm_weight", self.idm_weight, "use >= 0, e.g. 1.0")
         _check(0 <= self.rest_fraction < 1, "rest_fraction", self.rest_fraction,
                "use a fraction in [0, 1), e.g. 0.1")
         _check(0 < self.val_fraction < 0.5, "val_fraction", self.val_fraction,

@@ -49,8 +49,15 @@ def effective_rank(z: torch.Tensor) -> float:
     return float(torch.exp(-(p * torch.log(p.clamp_min(1e-12))).sum()))
 
 
+def inverse_dynamics_head(mc: ModelConfig) -> torch.nn.Module:
+    """Training-only head: (z_t, z_t+1) -> the action chunk between them."""
+    from worldmodel.model import mlp
+
+    return mlp(2 * mc.latent_dim, mc.hidden, mc.chunk * mc.action_dim)
+
+
 def losses(model: WorldModel, obs: torch.Tensor, states: torch.Tensor, actions: torch.Tensor,
-           tc: TrainConfig) -> dict[str, torch.Tensor]:
+           tc: TrainConfig, idm: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
     """The training losses of one batch of windows; 'loss' is what is minimised."""
     b, h1 = obs.shape[:2]
     z = model.encode(obs.flatten(0, 1)).view(b, h1, -1)  # (B, H+1, D)
@@ -65,6 +72,10 @@ def losses(model: WorldModel, obs: torch.Tensor, states: torch.Tensor, actions: 
         out["sigreg"] = torch.stack([sigreg(z[:, t], tc.sigreg_projections)
                                      for t in range(h1)]).mean()
         out["loss"] = out["tf"] + tc.ar_weight * out["ar"] + tc.sigreg_weight * out["sigreg"]
+        if idm is not None and tc.idm_weight > 0:
+            pairs = torch.cat([z[:, :-1], z[:, 1:]], dim=-1).flatten(0, 1)  # (B*H, 2D)
+            out["idm"] = F.mse_loss(idm(pairs), actions.flatten(0, 1).flatten(1))
+            out["loss"] = out["loss"] + tc.idm_weight * out["idm"]
     else:
         x = model.normalise_obs(obs.flatten(0, 1))
         x = x.view(b, h1, *x.shape[1:])
@@ -170,7 +181,9 @@ def train(mc: ModelConfig, tc: TrainConfig, out: str | os.PathLike, data: Path |
     model = WorldModel(mc).to(device)
     flat = train_eps.states.flatten(0, 1)
     model.set_normalisation(flat.mean(0), flat.std(0))
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    idm = inverse_dynamics_head(mc).to(device) if tc.idm_weight > 0 else None
+    params = list(model.parameters()) + (list(idm.parameters()) if idm is not None else [])
+    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(s / tc.steps, 1.0))))
     step, elapsed = 0, 0.0
@@ -181,6 +194,8 @@ def train(mc: ModelConfig, tc: TrainConfig, out: str | os.PathLike, data: Path |
             raise ValueError(f"{resume_path} was trained with another model config "
                              f"({saved['model_config']}); drop --resume or use another --out")
         model.load_state_dict(saved["model"])
+        if idm is not None:
+            idm.load_state_dict(saved["idm"])
         opt.load_state_dict(saved["optim"])
         sched.load_state_dict(saved["sched"])
         gen.set_state(saved["generator"])
@@ -193,10 +208,10 @@ def train(mc: ModelConfig, tc: TrainConfig, out: str | os.PathLike, data: Path |
     while step < tc.steps:
         obs, states, actions = train_eps.sample(tc.batch, tc.horizon, mc.chunk, gen,
                                                 tc.rest_fraction)
-        parts = losses(model, obs, states, actions, tc)
+        parts = losses(model, obs, states, actions, tc, idm)
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         step += 1
@@ -211,6 +226,7 @@ def train(mc: ModelConfig, tc: TrainConfig, out: str | os.PathLike, data: Path |
                 for k, v in row.items():
                     tb.add_scalar(k, v, step)
             torch.save({"model": model.state_dict(), "optim": opt.state_dict(),
+                        "idm": idm.state_dict() if idm is not None else None,
                         "sched": sched.state_dict(), "generator": gen.get_state(), "step": step,
                         "elapsed": elapsed + time.perf_counter() - start,
                         "model_config": mc.to_dict()}, resume_path)

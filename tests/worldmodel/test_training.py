@@ -1,6 +1,7 @@
 """A tiny training run: the loss falls, embeddings keep their rank; checkpoints round-trip."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -78,6 +79,18 @@ def test_resume_continues_where_it_stopped(tiny_data, tmp_path):
     rows = [json.loads(x) for x in (tmp_path / "model.metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "step" in r] == [1, 10, 20, 30]
     assert final["train_seconds"] > 0
+
+
+def test_inverse_dynamics_term_learns_the_actions_and_resumes(tiny_data, tmp_path):
+    mc = model_config_for("pads", "state", "jepa", latent_dim=8, hidden=32)
+    tc = TrainConfig(steps=200, batch=32, lr=3e-3, log_every=50, probe_steps=0, idm_weight=1.0)
+    train(mc, tc, tmp_path, data=tiny_data)
+    rows = [json.loads(x) for x in (tmp_path / "model.metrics.jsonl").read_text().splitlines()]
+    idm = [r["idm"] for r in rows if "idm" in r]
+    assert len(idm) == 5 and idm[-1] < 0.7 * idm[0]  # actions are readable from (z, z')
+    train(mc, replace(tc, steps=220), tmp_path, data=tiny_data, resume=True)
+    with pytest.raises(ValueError, match="idm_weight=-1.0 is invalid"):
+        TrainConfig(idm_weight=-1.0)
 
 
 def test_reconstruction_objective_trains_on_the_same_data(tiny_data, tmp_path):
