@@ -47,6 +47,7 @@ class AgentState(TypedDict, total=False):
     subgoal_ms: list[float]
     outcomes: list[dict]
     revisions: int
+    restores: int  # pushes re-done because a later subgoal knocked their block out
     vetoes: list[dict]  # subgoals the imagination check sent back to the LLM
     clarifications: list[dict]  # {"question", "answer"}
     question: str | None
@@ -83,6 +84,9 @@ class Budgets:
     already sent back once is acted on anyway (the world model can be wrong too)"""
     clarifications: int = 2
     """questions the agent may ask the person per run"""
+    restores: int = 2
+    """times a push already achieved may be done again after a later subgoal knocked its
+    block out of the zone (checked after every achieved subgoal)"""
     segment: int = 20
     """control steps per act node: the checkpoint granularity of execution"""
 
@@ -90,7 +94,7 @@ class Budgets:
         for name in ("go_steps", "push_steps", "episode_steps", "segment"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Budgets.{name} must be at least 1")
-        for name in ("retries", "revisions", "vetoes", "clarifications"):
+        for name in ("retries", "revisions", "vetoes", "clarifications", "restores"):
             if getattr(self, name) < 0:
                 raise ValueError(f"Budgets.{name} must be 0 or more")
 
@@ -99,7 +103,7 @@ class Budgets:
 
     def recursion_limit(self, max_subgoals: int = 12) -> int:
         """A LangGraph recursion limit the budgets can never reach."""
-        attempts = max_subgoals * (1 + self.retries) * (1 + self.revisions)
+        attempts = (max_subgoals + self.restores) * (1 + self.retries) * (1 + self.revisions)
         per_attempt = -(-max(self.go_steps, self.push_steps) // self.segment) + 2
         return 50 + attempts * per_attempt + 4 * (self.revisions + self.vetoes
                                                    + self.clarifications)
@@ -219,7 +223,8 @@ def build_graph(res: Resources, checkpointer=None):
         world = world_at(state)
         s = world.state()
         out: dict = {"sim_state": s.tolist(), "status": "running", "reason": "",
-                     "traj_len": 1, "steps": 0, "outcomes": [], "revisions": 0, "vetoes": [],
+                     "traj_len": 1, "steps": 0, "outcomes": [], "revisions": 0,
+                     "restores": 0, "vetoes": [],
                      "clarifications": [], "imagination": [], "monitor_done": 0,
                      "question": None, "feedback": None}
         gt = _subgoals(state.get("ground_truth"))
@@ -348,6 +353,18 @@ def build_graph(res: Resources, checkpointer=None):
                      "subgoal_ms": [], "subgoal_seconds": state.get("seconds", 0.0)}
         if ok:
             out.update(current=state["current"] + 1, attempt=1, feedback=None)
+            undone = _knocked_out(world, plan[: state["current"] + 1])
+            left = budgets.restores - state.get("restores", 0)
+            if undone and left > 0:
+                # Verify what is already done, not only the last subgoal: a push can knock an
+                # earlier block out of its zone. Do that push again, next.
+                undone = undone[:left]
+                new = plan[: state["current"] + 1] + undone + plan[state["current"] + 1:]
+                out.update(plan=[x.model_dump() for x in new],
+                           restores=state.get("restores", 0) + len(undone))
+                _emit({"type": "plan", "plan": out["plan"], "revised": True,
+                       "reason": "knocked out of its zone: " + "; ".join(
+                           x.text() for x in undone)})
         elif state.get("steps", 0) >= budgets.episode_steps:
             out.update(status="failed", reason=reason)
         elif state.get("attempt", 1) <= budgets.retries:
@@ -451,6 +468,15 @@ def build_graph(res: Resources, checkpointer=None):
     g.add_conditional_edges("revise", after_revise, ["imagine", "act", "report"])
     g.add_edge("report", END)
     return g.compile(checkpointer=checkpointer)
+
+
+def _knocked_out(world: World, done: list[Subgoal]) -> list[Subgoal]:
+    """The pushes in `done` whose block is no longer where its latest push put it."""
+    latest: dict[str, Subgoal] = {}
+    for s in done:
+        if s.skill == "push":
+            latest[s.object] = s
+    return [s for s in latest.values() if not world.holds(s)]
 
 
 def _thread(config: dict) -> str:

@@ -157,3 +157,45 @@ def test_imagined_failure_is_sent_back_once_then_acted_on(tmp_path):
     assert rec.success and rec.revisions == 0
     assert [e["ok"] for e in events if e["type"] == "imagined"] == [False, False]
     assert len(rec.imagination) == 2
+
+
+class ClumsyExecutor(ScriptedExecutor):
+    """Scripted skills, except that finishing the second push knocks the first block back to
+    where it started (once): what a real push among several blocks can do."""
+
+    def __init__(self):
+        self.knocked = False
+
+    def run(self, world, subgoal, max_steps, on_step):
+        result = super().run(world, subgoal, max_steps, on_step)
+        first = world.layout.blocks[0]
+        if (result.success and not self.knocked and subgoal.skill == "push"
+                and subgoal.object == world.layout.blocks[1].name):
+            self.knocked = True
+            s = world.state()
+            n = world.spec.n_dynamic
+            pos = s[:n].reshape(-1, 4)[:, :2].copy()
+            pos[1] = first.pos
+            world.set_state(world.state_from(pos, np.zeros_like(pos)))
+            result.states[-1] = world.state()
+        return result
+
+
+@pytest.mark.parametrize("restores", [0, 2])
+def test_a_block_knocked_out_of_its_zone_is_pushed_back(tmp_path, restores):
+    plan = sort_plan(1)
+    agent = Agent("hybrid", Resources(executor=ClumsyExecutor(),
+                                      decomposer=QueuedDecomposer([plan]),
+                                      budgets=Budgets(restores=restores)),
+                  store=RunStore(tmp_path))
+    events = []
+    rec = agent.run("sort", "sort the blocks", seed=1, subgoals=plan, on_event=events.append)
+    revised = [e for e in events if e["type"] == "plan" and e.get("revised")]
+    if restores == 0:
+        assert not rec.success and rec.reason == "a pushed block left its zone"
+        assert not revised
+    else:
+        assert rec.success and rec.plan_exact  # judged on the first plan, the LLM's
+        assert revised and "knocked out of its zone" in revised[0]["reason"]
+        pushed = [o.subgoal.object for o in rec.outcomes]  # the knocked block goes back next
+        assert pushed[:3] == [plan[0]["object"], plan[1]["object"], plan[0]["object"]]
