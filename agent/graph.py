@@ -391,8 +391,17 @@ def build_graph(res: Resources, checkpointer=None):
         if d.plan is None or not d.plan.subgoals:
             why = d.question or "; ".join(d.problems) or "no usable plan"
             return {**out, "status": "failed", "reason": f"revision failed: {why}"}
-        new = [s.model_dump() for s in done + list(d.plan.subgoals)]
-        _emit({"type": "plan", "plan": new, "revised": True})
+        # A revision re-plans the work that is left; it may not add work nobody asked for. The
+        # small planner sometimes invents a push of another block, which then moves that block
+        # for nothing; such subgoals are dropped (and the work left kept if nothing remains).
+        left = plan[state["current"]:]
+        kept = [s for s in d.plan.subgoals if s in left]
+        invented = [s.text() for s in d.plan.subgoals if s not in left]
+        new = [s.model_dump() for s in done + (kept or left)]
+        event = {"type": "plan", "plan": new, "revised": True}
+        if invented:
+            event["reason"] = "dropped, not part of the work left: " + "; ".join(invented)
+        _emit(event)
         return {**out, "plan": new, "attempt": 1, "subgoal_steps": 0, "subgoal_ms": []}
 
     def report(state: AgentState, config: dict) -> dict:

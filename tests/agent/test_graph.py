@@ -199,3 +199,20 @@ def test_a_block_knocked_out_of_its_zone_is_pushed_back(tmp_path, restores):
         assert revised and "knocked out of its zone" in revised[0]["reason"]
         pushed = [o.subgoal.object for o in rec.outcomes]  # the knocked block goes back next
         assert pushed[:3] == [plan[0]["object"], plan[1]["object"], plan[0]["object"]]
+
+
+def test_a_revision_may_not_add_work_nobody_asked_for(tmp_path):
+    layout = world_for("pads", 0).layout
+    far = max(layout.targets, key=lambda t: np.hypot(*np.subtract(t.pos, layout.agent_start)))
+    other = next(t for t in layout.targets if t.name != far.name)
+    plan = [{"skill": "go", "object": "agent", "target": far.name}]
+    invented = {"skill": "go", "object": "agent", "target": other.name}
+    agent = make_agent(tmp_path, [plan, [invented, *plan], [invented]], go_steps=2, retries=0,
+                       revisions=2)
+    events = []
+    rec = agent.run("pads", "go", seed=0, on_event=events.append)
+    revised = [e for e in events if e["type"] == "plan" and e.get("revised")]
+    assert len(revised) == 2 and rec.revisions == 2
+    for e in revised:  # the invented pad is dropped; the work left is kept
+        assert e["plan"] == plan and other.name in e["reason"]
+    assert {o.subgoal.target for o in rec.outcomes} == {far.name}
