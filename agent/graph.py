@@ -388,19 +388,27 @@ def build_graph(res: Resources, checkpointer=None):
         real = state.get("feedback_from") == "execution"
         out = {**_usage_update(state, d.usage), "feedback": None, "feedback_from": None,
                "revisions": state.get("revisions", 0) + (1 if real else 0)}
-        if d.plan is None or not d.plan.subgoals:
+        left = plan[state["current"]:]
+        if (d.plan is None or not d.plan.subgoals) and real:
             why = d.question or "; ".join(d.problems) or "no usable plan"
             return {**out, "status": "failed", "reason": f"revision failed: {why}"}
         # A revision re-plans the work that is left; it may not add work nobody asked for. The
         # small planner sometimes invents a push of another block, which then moves that block
         # for nothing; such subgoals are dropped (and the work left kept if nothing remains).
-        left = plan[state["current"]:]
-        kept = [s for s in d.plan.subgoals if s in left]
-        invented = [s.text() for s in d.plan.subgoals if s not in left]
+        proposed = list(d.plan.subgoals) if d.plan is not None else []
+        kept = [s for s in proposed if s in left]
+        invented = [s.text() for s in proposed if s not in left]
+        notes = ["dropped, not part of the work left: " + "; ".join(invented)] if invented else []
+        if not real and not _keeps_order(kept, left[1:]):
+            # The imagination check is advice: a revision it prompted may change how the
+            # vetoed subgoal is reached, not drop what the person asked for after it.
+            notes.append("the revision lost work the instruction asks for; acting on the plan "
+                         "as it was")
+            kept = left
         new = [s.model_dump() for s in done + (kept or left)]
         event = {"type": "plan", "plan": new, "revised": True}
-        if invented:
-            event["reason"] = "dropped, not part of the work left: " + "; ".join(invented)
+        if notes:
+            event["reason"] = "; ".join(notes)
         _emit(event)
         return {**out, "plan": new, "attempt": 1, "subgoal_steps": 0, "subgoal_ms": []}
 
@@ -477,6 +485,12 @@ def build_graph(res: Resources, checkpointer=None):
     g.add_conditional_edges("revise", after_revise, ["imagine", "act", "report"])
     g.add_edge("report", END)
     return g.compile(checkpointer=checkpointer)
+
+
+def _keeps_order(plan: list[Subgoal], needed: list[Subgoal]) -> bool:
+    """Whether `needed` occurs in `plan` in order (other subgoals may come between)."""
+    it = iter(plan)
+    return all(any(s == x for x in it) for s in needed)
 
 
 def _knocked_out(world: World, done: list[Subgoal]) -> list[Subgoal]:

@@ -216,3 +216,15 @@ def test_a_revision_may_not_add_work_nobody_asked_for(tmp_path):
     for e in revised:  # the invented pad is dropped; the work left is kept
         assert e["plan"] == plan and other.name in e["reason"]
     assert {o.subgoal.target for o in rec.outcomes} == {far.name}
+
+
+def test_a_veto_revision_that_loses_work_is_not_taken(tmp_path):
+    plan = sort_plan(1)[:2]
+    dec = QueuedDecomposer([plan, plan[:1]])  # the revision forgets the second push
+    agent = Agent("hybrid", Resources(executor=ScriptedExecutor(), decomposer=dec,
+                                      imaginer=PessimisticImaginer()), store=RunStore(tmp_path))
+    events = []
+    rec = agent.run("sort", "push", seed=1, subgoals=plan, on_event=events.append)
+    revised = [e for e in events if e["type"] == "plan" and e.get("revised")]
+    assert revised and revised[0]["plan"] == plan and "acting on the plan" in revised[0]["reason"]
+    assert rec.success and rec.subgoals_done == 2
