@@ -124,6 +124,7 @@ def timing(args) -> None:
                       "cem_ms": res["cem"], "sim_ms": res["sim"],
                       "ratio": res["cem"] / res["sim"]})
         print(json.dumps(lines[-1]), flush=True)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "timing.json").write_text(json.dumps(lines, indent=1))
 
 
