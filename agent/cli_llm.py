@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agent.llm.model import PACKAGED
+
 console = Console(stderr=True)
-PACKAGED = "packaged"
 LLM_HELP = "'embedded' (default unless WMAGENT_LLM_URL is set) or a server URL ending in /v1."
 
 

@@ -222,9 +222,12 @@ class SimulatorPlanner(SamplingPlanner):
     or 'mppi'.
     """
 
-    def __init__(self, world, config: PlannerConfig = PlannerConfig(hold=True), chunk: int = 5,
+    def __init__(self, world, config: PlannerConfig | None = None, chunk: int = 5,
                  update: Literal["cem", "mppi"] = "cem"):
-        super().__init__(config)
+        # The simulator is exact: holding one action per chunk (half the search dimensions)
+        # is what measured best for it (100% on push); the learned planners do better with
+        # free actions.
+        super().__init__(config or PlannerConfig(hold=True))
         from scenarios.world import FRAME_SKIP
 
         self.world, self.chunk, self.frame_skip = world, chunk, FRAME_SKIP
@@ -264,10 +267,6 @@ def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
                  config: PlannerConfig | None = None, energy: Energy | None = None):
     """Build a planner. `cem`/`mppi` need `model` (and `world` for a pixel model, to render
     observations); `sim` needs `world`. `energy` overrides the model's energy."""
-    # The simulator is exact: holding one action per chunk (half the search dimensions) is
-    # what measured best for it (100% on push); the learned planners do better with free
-    # actions.
-    config = config or (PlannerConfig(hold=True) if kind == "sim" else PlannerConfig())
     if kind in ("cem", "mppi"):
         if model is None:
             raise ValueError(f"planner {kind!r} needs a world model: pass model=load_packaged(...)")
@@ -278,7 +277,7 @@ def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
             size = model.config.image_size
             observe = lambda s: world.render(s, size)  # noqa: E731
         cls = CEMPlanner if kind == "cem" else MPPIPlanner
-        return cls(model, config, energy=energy, observe=observe)
+        return cls(model, config or PlannerConfig(), energy=energy, observe=observe)
     if kind == "sim":
         if world is None:
             raise ValueError("planner 'sim' needs world=... (the scenarios.World to roll out in)")

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from worldmodel import checkpoint
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import Episodes
-from worldmodel.model import WorldModel
+from worldmodel.model import WorldModel, mlp
 from worldmodel.sigreg import sigreg
 
 # torch._dynamo is imported above, before anything renders: the optimiser imports it lazily
@@ -51,8 +51,6 @@ def effective_rank(z: torch.Tensor) -> float:
 
 def inverse_dynamics_head(mc: ModelConfig) -> torch.nn.Module:
     """Training-only head: (z_t, z_t+1) -> the action chunk between them."""
-    from worldmodel.model import mlp
-
     return mlp(2 * mc.latent_dim, mc.hidden, mc.chunk * mc.action_dim)
 
 
