@@ -59,12 +59,27 @@ EXTRA_PAIR = ["{c0}, and when you are there, {c1}", "{c1}. Before that, {c0}",
               "{c1}, but do this first: {c0}", "{c1}, but only after this: {c0}",
               "{c1} - do it after this: {c0}", "{c1}; first of all, though, {c0}",
               "{c1}, yet start by doing this: {c0}", "{c1}, though {c0} comes first",
-              "{c1}. First, however, {c0}", "{c1} (do this before it: {c0})"]
+              "{c1}. First, however, {c0}", "{c1} (do this before it: {c0})",
+              "{c1}, but to start, {c0}", "{c1}, but initially {c0}",
+              "{c1}, yet before anything else, {c0}", "{c1} after doing this: {c0}",
+              "{c1}, and do it after this: {c0}", "{c1}, following this: {c0}",
+              "{c1}, after this step: {c0}", "{c1} after the following: {c0}",
+              "{c1}, but at the start, {c0}", "{c1}, but as a first step, {c0}",
+              "{c1}, yet {c0} before it", "{c1} - but before doing so, {c0}",
+              "{c1} later; {c0} now", "{c1}; that comes after {c0}",
+              "{c1} as the second thing; as the first thing, {c0}",
+              "{c0}, and after that is done, {c1}", "{c0}; later on, {c1}",
+              "{c0} - afterward {c1}", "{c0}, and when finished with that, {c1}"]
 # Shapes for any number of clauses, in execution order.
 EXTRA_MANY = ["initially {first}{middle}, and lastly {last}",
               "start with this: {first}{middle}; end with this: {last}",
               "kick off by doing this: {first}{middle}. Wrap up like this: {last}",
-              "opening move: {first}{middle}. Final move: {last}"]
+              "opening move: {first}{middle}. Final move: {last}",
+              "as a start, {first}{middle}; as the last thing, {last}",
+              "begin by doing this: {first}{middle}; conclude with this: {last}",
+              "the opening task: {first}{middle}; the closing task: {last}",
+              "at the outset, {first}{middle}; at the very end, {last}",
+              "for starters, {first}{middle}; lastly, {last}"]
 # Made-up verbs and connectors: with them the skill can only come from the sentence's shape
 # (a block named, "into"/"to" a target), not from a verb the model has memorised.
 SYLLABLES = ["bl", "fr", "gr", "st", "pl", "tr", "sn", "kr", "m", "z", "v", "d", "sh", "w"]
@@ -76,7 +91,9 @@ PSEUDO_HOME = ["{v} home", "{v} back home", "{v} back to the home pad", "{v} on 
 PSEUDO_PUSH = ["{v} {o} into {t}", "{v} {o} to {t}", "{v} {o} over to {t}", "{v} {o} onto {t}",
                "{v} {o} in {t}", "{v} {o} off to {t}", "{v} {o} along to {t}",
                "{v} {o} across to {t}"]
-PSEUDO_CONNECT = [", and {w} ", ". {W}, ", "; {w}, ", ", {w}, ", " and {w} "]
+PSEUDO_CONNECT = [", and {w} ", ". {W}, ", "; {w}, ", ", {w}, ", " and {w} ",
+                  ", and {w} {w2}, ", ". {W} {w2}, ", ", and when {w}, ", ". When {w}, ",
+                  ", and {w} that is {w2}, ", "; {w} {w2}, "]
 REASONS = ["the world model could not reach it", "the block got stuck", "it timed out",
            "the check failed afterwards", "the agent was blocked by a wall"]
 
@@ -109,13 +126,19 @@ def _target_ref(t, rng: np.random.Generator, alone: bool = False) -> str:
     ref = f"the {t.name}"
     if t.room and t.colour != "home":
         r = rng.random()
-        if r < 0.3:
+        if r < 0.25:
             ref += f" in the {t.room}"
-        elif r < 0.4:
+        elif r < 0.32:
             ref += f" (the one in the {t.room})"
-        elif r < 0.55 and alone:
+        elif r < 0.6 and alone:
+            # Named by its room alone: the pad must be looked up in the scene list.
             ref = str(rng.choice([f"the pad of the {t.room}", f"the {t.room} pad",
-                                  f"the only pad in the {t.room}", f"the {t.room}, its pad"]))
+                                  f"the only pad in the {t.room}", f"the {t.room}, its pad",
+                                  f"the pad inside the {t.room}",
+                                  f"whatever pad is in the {t.room}",
+                                  f"the pad located in the {t.room}",
+                                  f"the pad that sits in the {t.room}",
+                                  f"the {t.room}: its pad", f"the pad belonging to the {t.room}"]))
     return ref
 
 
@@ -141,19 +164,23 @@ def _clause(s: Subgoal, scene: SceneDescription, rng: np.random.Generator,
 def _join(c: list[str], rng: np.random.Generator, pseudo: bool) -> str:
     """Clauses, in execution order, in one of the extra sentence shapes."""
     r = rng.random()
-    if len(c) == 2 and r < 0.45:
+    if len(c) == 2 and r < 0.6:
         return str(rng.choice(EXTRA_PAIR)).format(c0=c[0], c1=c[1])
-    if len(c) > 1 and r < 0.6:
+    # Long instructions mostly as running text: the held-out ones are, and keeping track of
+    # the clauses there is what fails (dropped or repeated subgoals).
+    if len(c) > 1 and (r < 0.2 or 0.6 <= r < 0.7):
         return " ".join(f"{i + 1}) {x}." for i, x in enumerate(c))
-    if len(c) > 2 and r < 0.8:
-        middle = "".join(str(rng.choice([", then ", ", next ", "; after it, ", ", and then "]))
+    if len(c) > 2 and r < 0.5:
+        middle = "".join(str(rng.choice([", then ", ", next ", "; after it, ", ", and then ",
+                                                 "; next, ", ", later "]))
                          + x for x in c[1:-1])
         return str(rng.choice(EXTRA_MANY)).format(first=c[0], middle=middle, last=c[-1])
     text = c[0]
     for x in c[1:]:
         if pseudo and rng.random() < 0.5:
             w = pseudo_word(rng)
-            conn = str(rng.choice(PSEUDO_CONNECT)).format(w=w, W=w.capitalize())
+            conn = str(rng.choice(PSEUDO_CONNECT)).format(w=w, W=w.capitalize(),
+                                                          w2=pseudo_word(rng))
         else:
             conn = str(rng.choice(EXTRA_CONNECT))
         text += conn + (x[0].upper() + x[1:] if conn.rstrip().endswith((".", ":")) else x)
