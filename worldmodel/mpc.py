@@ -8,11 +8,13 @@ in the zone"); `GoalSchedule` picks which one the planner aims at:
 - go: the waypoints in order; the next one once the agent is within 8 cm of the current one.
   The route is recomputed only while the agent is inside a room (in a doorway it keeps the
   old route, which would otherwise jump straight to the target through a wall).
-- push: "behind" until the agent is within 5 cm of the behind point, then "in the zone"; back
-  to "behind" whenever the agent is no longer behind the block on the push line (it lost the
-  block or went past it). The switch is a rule on the observed state rather than on energies,
-  because energy scales differ between goals and models, and a hysteresis on the geometry
-  is what keeps the agent from dithering between the two goals.
+- push: "behind" until the agent is within 5 cm of the behind point, or squarely behind the
+  block on its push line (within 4 cm of the line, up to 27 cm from the block's centre), then
+  "in the zone"; back to "behind" whenever the agent is no longer behind the block on the push
+  line (it lost the block, went past it, or fell more than 31 cm behind it). The switch is a
+  rule on the observed state rather than on energies, because energy scales differ between
+  goals and models, and a hysteresis on the geometry is what keeps the agent from dithering
+  between the two goals.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ WAYPOINT_TOL = 0.08
 BEHIND_TOL = 0.05
 CONTACT = AGENT_RADIUS + BLOCK_RADIUS
 LATERAL_TOL = 0.06
+# Already squarely behind the block on its push line, a little farther back than the behind
+# point: push from there rather than keep aiming at a point the learned model places a few
+# centimetres off (a sort push otherwise stalled 12 cm behind the block, on the line).
+SQUARE_LAT = 0.04
+SQUARE_BACK = CONTACT + 0.16
 
 
 @dataclass
@@ -93,10 +100,11 @@ class GoalSchedule:
         u = (t - b) / max(np.linalg.norm(t - b), 1e-6)
         rel = p - b
         along, lat = rel @ u, rel @ np.array([-u[1], u[0]])
-        if self.index == 0 and np.linalg.norm(p - agent_pos(goals[0])) < BEHIND_TOL:
+        if self.index == 0 and (np.linalg.norm(p - agent_pos(goals[0])) < BEHIND_TOL or (
+                abs(lat) < SQUARE_LAT and -SQUARE_BACK <= along <= -CONTACT)):
             self.index = 1
         elif self.index == 1 and (along > -0.5 * CONTACT or abs(lat) > LATERAL_TOL
-                                  or along < -(CONTACT + 0.12)):
+                                  or along < -(SQUARE_BACK + 0.04)):
             self.index = 0
         return goals, self.index
 

@@ -86,3 +86,32 @@ def test_latent_planner_on_a_real_state_model_is_batched_and_warm_started():
     planner.shift(2)
     assert torch.all(planner._mean[-2:] == 0)
     assert d.ms > 0
+
+
+def test_push_schedule_pushes_from_squarely_behind_and_goes_back_when_off_the_line():
+    from worldmodel.mpc import GoalSchedule
+
+    world = world_for("sort", 100019)
+    goal = Subgoal.parse("push the purple block into the red zone")
+    i = 1 + world.layout.block_index(goal.object)
+    state = world.state()
+    pos = state[: world.spec.n_dynamic].reshape(-1, 4)[:, :2].copy()
+    block, target = pos[i], np.asarray(world.layout.target(goal.target).pos)
+    u = (target - block) / np.linalg.norm(target - block)
+    side = np.array([-u[1], u[0]])
+
+    def aim(at: np.ndarray, schedule: GoalSchedule) -> int:
+        p = pos.copy()
+        p[0] = at
+        return schedule(world.state_from(p, np.zeros_like(p)))[1]
+
+    # Beside the block: go behind it first, even at the behind point's distance.
+    s = GoalSchedule(world, goal)
+    assert aim(block - 0.15 * u + 0.10 * side, s) == 0
+    # On the push line, 11 cm farther back than the behind point: push from there.
+    assert aim(block - 0.26 * u + 0.02 * side, s) == 1
+    # Pushing, a little off the line: keep pushing; lost the block sideways: behind again.
+    assert aim(block - 0.14 * u + 0.04 * side, s) == 1
+    assert aim(block - 0.14 * u + 0.09 * side, s) == 0
+    # Too far back on the line to count as behind it: approach first.
+    assert aim(block - 0.40 * u, GoalSchedule(world, goal)) == 0
