@@ -2,6 +2,7 @@
 
     python benchmarks/bench_decompose.py --per-family 50              # shipped adapter
     python benchmarks/bench_decompose.py --per-family 10 --untuned    # the model as packaged
+    python benchmarks/bench_decompose.py --adapter runs/planner-s3    # a candidate adapter
     python benchmarks/bench_decompose.py --llm http://127.0.0.1:8000/v1 --model planner
 
 Instructions come from `scenarios.instructions.generate(split="test")` on scene seeds from
@@ -34,6 +35,7 @@ def main() -> None:
     ap.add_argument("--per-family", type=int, default=50, help="test instructions per family")
     ap.add_argument("--seed", type=int, default=100000, help="first scene seed")
     ap.add_argument("--untuned", action="store_true", help="the embedded model without adapter")
+    ap.add_argument("--adapter", default=None, help="an adapter directory (default: shipped)")
     ap.add_argument("--llm", default="embedded", help="'embedded' or a server URL")
     ap.add_argument("--model", default=None, help="model name for a server")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (embedded)")
@@ -44,7 +46,10 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     if args.llm == "embedded":
-        settings = LLMSettings(adapter=None) if args.untuned else LLMSettings()
+        if args.untuned:
+            settings = LLMSettings(adapter=None)
+        else:
+            settings = LLMSettings(adapter=args.adapter) if args.adapter else LLMSettings()
     else:
         settings = LLMSettings(url=args.llm, model=args.model, timeout=600)
     backend = make_backend(settings)
