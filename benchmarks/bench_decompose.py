@@ -46,10 +46,9 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     if args.llm == "embedded":
-        if args.untuned:
-            settings = LLMSettings(adapter=None)
-        else:
-            settings = LLMSettings(adapter=args.adapter) if args.adapter else LLMSettings()
+        settings = LLMSettings()
+        if args.untuned or args.adapter:
+            settings = LLMSettings(adapter=None if args.untuned else args.adapter)
     else:
         settings = LLMSettings(url=args.llm, model=args.model, timeout=600)
     backend = make_backend(settings)

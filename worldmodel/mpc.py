@@ -38,6 +38,8 @@ LATERAL_TOL = 0.06
 # centimetres off (a sort push otherwise stalled 12 cm behind the block, on the line).
 SQUARE_LAT = 0.04
 SQUARE_BACK = CONTACT + 0.16
+# Pushing gives way to "behind" again only this far back: 4 cm of hysteresis past SQUARE_BACK.
+RELEASE_BACK = SQUARE_BACK + 0.04
 
 
 @dataclass
@@ -104,7 +106,7 @@ class GoalSchedule:
                 abs(lat) < SQUARE_LAT and -SQUARE_BACK <= along <= -CONTACT)):
             self.index = 1
         elif self.index == 1 and (along > -0.5 * CONTACT or abs(lat) > LATERAL_TOL
-                                  or along < -(SQUARE_BACK + 0.04)):
+                                  or along < -RELEASE_BACK):
             self.index = 0
         return goals, self.index
 
