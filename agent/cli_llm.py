@@ -83,6 +83,8 @@ def finetune_planner(
     seed: Annotated[int, typer.Option(min=0, help="Corpus and initialisation seed.")] = 0,
     reworded: Annotated[float, typer.Option(help="Share given a re-worded copy.")] = 0.7,
     pseudo: Annotated[float, typer.Option(help="Share of copies with made-up verbs.")] = 0.4,
+    repairs: Annotated[float, typer.Option(
+        help="Share given a repair example (a wrong answer, what is wrong, the plan).")] = 0.0,
     threads: Annotated[int, typer.Option(min=1, help="torch CPU threads.")] = 1,
     init: Annotated[str | None, typer.Option(help="Adapter to continue from.")] = None,
 ) -> None:
@@ -91,7 +93,7 @@ def finetune_planner(
 
     cfg = FinetuneConfig(steps=steps, warmup=warmup, batch=batch, lr=lr, rank=rank,
                          alpha=2.0 * rank, per_family=per_family, seed=seed, reworded=reworded,
-                         pseudo=pseudo, threads=threads, init=init)
+                         pseudo=pseudo, repairs=repairs, threads=threads, init=init)
     start = time.perf_counter()
     stats = finetune(cfg, out, progress=lambda s, loss: console.print(
         f"step {s}/{steps} loss {loss:.4f} ({time.perf_counter() - start:.0f} s)",

@@ -36,7 +36,8 @@ class Decomposition(BaseModel):
     question: str | None = None
     """A clarification for the person when the instruction cannot be planned as said."""
     problems: list[str] = []
-    """What was wrong with the instruction or the last answer; empty when `plan` is valid."""
+    """What was wrong with the instruction or the last answer. With a `plan`, only what the
+    plan may have missed of the instruction (`coverage_problems`) after the repair round."""
     usage: Usage = Usage()
     attempts: int = 0
     """LLM calls made (0 when the instruction was refused before asking the model)."""
@@ -96,17 +97,58 @@ def absent_names(scene: SceneDescription, instruction: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def coverage_problems(scene: SceneDescription, instruction: str, plan: Plan) -> list[str]:
+    """What `instruction` names that `plan` leaves out: a named thing used fewer times than it
+    is named, or a named room that none of the plan's targets is in.
+
+    Grounded in the scene, not in wording: it catches dropped clauses and rooms looked up
+    wrongly ("the north-west room's pad" answered with a pad elsewhere), not a wrong order.
+    """
+    used: dict[str, int] = {}
+    for s in plan.subgoals:
+        for name in {s.target, s.object}:
+            used[name] = used.get(name, 0) + 1
+    names = set(scene.block_names) | set(scene.target_names)
+    named: dict[str, int] = {}
+    for colour, noun in _NAMED.findall(instruction):
+        name = f"{colour.lower()} {NOUNS[noun.lower()]}"
+        if name in names:
+            named[name] = named.get(name, 0) + 1
+    out = []
+    for name, k in named.items():
+        if used.get(name, 0) < k:
+            times = "once" if k == 1 else f"{k} times"
+            have = used.get(name, 0)
+            out.append(f"the instruction names the {name} {times}, but the plan uses it "
+                       f"{'in no subgoal' if not have else f'in {have}'}")
+    for ns, ew in dict.fromkeys(_ROOM.findall(instruction)):
+        room = f"{ns.lower()}-{ew.lower()} room"
+        there = [t.name for t in scene.targets if t.room == room]
+        if there and not any(used.get(t, 0) for t in there):
+            out.append(f"the instruction names the {room}, but no subgoal goes there "
+                       f"(in it: {', '.join(there)})")
+    return out
+
+
 def _question(problems: list[str]) -> str:
     first = problems[0][0].upper() + problems[0][1:]
     end = "" if first.endswith(("?", ".", "!")) else "."
     return f"{first}{end} What should I do instead?"
 
 
-def _ask(backend: LLMBackend, scene: SceneDescription, messages: list[dict]) -> Decomposition:
-    """Ask, validate, and on failure repair once; give up with a question after that."""
+def _ask(backend: LLMBackend, scene: SceneDescription, messages: list[dict],
+         instruction: str | None = None) -> Decomposition:
+    """Ask, validate, and on failure repair once; give up with a question after that.
+
+    With `instruction`, a plan that leaves out something it names is repaired too; if the
+    repair still leaves something out, the valid plan that leaves out less is returned, with
+    what it misses in `problems` (a named thing may rightly be left out: "avoid the red pad").
+    """
     schema = plan_schema(scene)
     usage, raw, problems = Usage(), [], []
+    best: tuple[Plan, list[str], int] | None = None
     for attempt in (1, 2):
+        plan = None
         try:
             data, u = backend.complete(messages, schema)
             usage = usage + u
@@ -118,9 +160,17 @@ def _ask(backend: LLMBackend, scene: SceneDescription, messages: list[dict]) -> 
         except ValidationError as e:
             problems = [f"the answer is not a plan: {e.errors()[0]['msg']}"]
         raw.append(text)
-        if not problems:
-            return Decomposition(plan=plan, usage=usage, attempts=attempt, raw=raw)
+        if plan is not None and not problems:
+            missed = coverage_problems(scene, instruction, plan) if instruction else []
+            if best is None or len(missed) < len(best[1]):
+                best = (plan, missed, attempt)
+            if not missed:
+                break
+            problems = missed
         messages = [*messages, {"role": "assistant", "content": text}, repair_message(problems)]
+    if best is not None:
+        return Decomposition(plan=best[0], problems=best[1], usage=usage, attempts=len(raw),
+                             raw=raw)
     question = ("I could not make a plan that fits this scene: "
                 f"{problems[0]}. Could you say it another way?")
     return Decomposition(question=question, problems=problems, usage=usage, attempts=2, raw=raw)
@@ -134,7 +184,7 @@ def decompose(backend: LLMBackend, scene: SceneDescription, instruction: str) ->
     absent = absent_names(scene, instruction)
     if absent:
         return Decomposition(question=_question(absent), problems=absent)
-    return _ask(backend, scene, plan_messages(scene, instruction))
+    return _ask(backend, scene, plan_messages(scene, instruction), instruction)
 
 
 def revise(backend: LLMBackend, scene: SceneDescription, instruction: str,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.llm.prompts import answer, plan_messages, revise_messages
+from agent.decompose import coverage_problems
+from agent.llm.prompts import answer, plan_messages, repair_message, revise_messages
 from scenarios import get, names
 from scenarios.instructions import ALL_BLOCKS, Task, generate
 from scenarios.scene import SceneDescription
@@ -94,6 +95,16 @@ PSEUDO_PUSH = ["{v} {o} into {t}", "{v} {o} to {t}", "{v} {o} over to {t}", "{v}
 PSEUDO_CONNECT = [", and {w} ", ". {W}, ", "; {w}, ", ", {w}, ", " and {w} ",
                   ", and {w} {w2}, ", ". {W} {w2}, ", ", and when {w}, ", ". When {w}, ",
                   ", and {w} that is {w2}, ", "; {w} {w2}, "]
+# A pad named by its room alone. No possessive ("the X room's pad"): that is the test split's.
+ROOM_ONLY = ["the pad of the {r}", "the {r} pad", "the only pad in the {r}", "the {r}, its pad",
+             "the pad inside the {r}", "whatever pad is in the {r}", "the pad located in the {r}",
+             "the pad that sits in the {r}", "the {r}: its pad", "the pad belonging to the {r}",
+             "the pad over in the {r}", "the pad within the {r}", "the pad the {r} has",
+             "that {r} pad", "the pad you find in the {r}", "the pad from the {r}",
+             "the {r} one (its pad)", "the pad that belongs to the {r}",
+             "the pad found in the {r}", "the lone pad of the {r}", "the {r}-pad",
+             "the pad sitting in the {r}", "the pad that the {r} contains",
+             "the pad there is in the {r}", "the single pad of the {r}"]
 REASONS = ["the world model could not reach it", "the block got stuck", "it timed out",
            "the check failed afterwards", "the agent was blocked by a wall"]
 
@@ -130,15 +141,9 @@ def _target_ref(t, rng: np.random.Generator, alone: bool = False) -> str:
             ref += f" in the {t.room}"
         elif r < 0.32:
             ref += f" (the one in the {t.room})"
-        elif r < 0.6 and alone:
+        elif r < 0.65 and alone:
             # Named by its room alone: the pad must be looked up in the scene list.
-            ref = str(rng.choice([f"the pad of the {t.room}", f"the {t.room} pad",
-                                  f"the only pad in the {t.room}", f"the {t.room}, its pad",
-                                  f"the pad inside the {t.room}",
-                                  f"whatever pad is in the {t.room}",
-                                  f"the pad located in the {t.room}",
-                                  f"the pad that sits in the {t.room}",
-                                  f"the {t.room}: its pad", f"the pad belonging to the {t.room}"]))
+            ref = str(rng.choice(ROOM_ONLY)).format(r=t.room)
     return ref
 
 
@@ -204,18 +209,52 @@ def reword(task: Task, scene: SceneDescription, rng: np.random.Generator,
     return text[0].upper() + text[1:] + end
 
 
+def wrong_plan(plan: Plan, scene: SceneDescription, instruction: str,
+               rng: np.random.Generator) -> tuple[Plan, list[str]] | None:
+    """A plausible wrong answer that `coverage_problems` catches, with what it says of it.
+
+    The mistakes the model makes: a subgoal dropped, or a target swapped for another (a room
+    looked up wrongly). None when no such mistake is caught in this instruction.
+    """
+    subgoals = list(plan.subgoals)
+    for _ in range(6):
+        wrong = list(subgoals)
+        i = int(rng.integers(0, len(wrong)))
+        if len(wrong) > 1 and rng.random() < 0.4:
+            del wrong[i]
+        else:
+            s = wrong[i]
+            kind = "zone" if s.skill == "push" else None
+            others = [t.name for t in scene.targets
+                      if t.name != s.target and (kind is None or t.kind == kind)]
+            if not others:
+                continue
+            wrong[i] = s.model_copy(update={"target": str(rng.choice(others))})
+        problems = coverage_problems(scene, instruction, Plan(subgoals=wrong))
+        if problems:
+            return Plan(subgoals=wrong), problems
+    return None
+
+
 def examples(per_family: int = 400, seed: int = 0, reworded: float = 0.35,
-             revisions: float = 0.12, pseudo: float = 0.0) -> Iterator[Example]:
-    """Training examples from each family's `train` split, with re-worded and revision extras."""
+             revisions: float = 0.12, pseudo: float = 0.0,
+             repairs: float = 0.0) -> Iterator[Example]:
+    """Training examples from each family's `train` split, with re-worded, repair and revision
+    extras. A repair example answers `repair_message` after a wrong first answer."""
     rng = np.random.default_rng(seed)
     for family in names():
         for task in generate(family, per_family, split="train", seed=seed):
             scene = SceneDescription.from_layout(get(family).layout(task.seed))
             plan = Plan(subgoals=task.subgoals)
             yield Example(plan_messages(scene, task.instruction), answer(plan))
+            text = task.instruction
             if rng.random() < reworded:
                 text = reword(task, scene, rng, pseudo)
                 yield Example(plan_messages(scene, text), answer(plan))
+            if rng.random() < repairs and (bad := wrong_plan(plan, scene, text, rng)):
+                msgs = [*plan_messages(scene, text),
+                        {"role": "assistant", "content": answer(bad[0])}, repair_message(bad[1])]
+                yield Example(msgs, answer(plan))
             if len(task.subgoals) > 1 and rng.random() < revisions:
                 k = int(rng.integers(0, len(task.subgoals)))
                 left = Plan(subgoals=task.subgoals[k:])

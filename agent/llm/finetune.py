@@ -48,6 +48,8 @@ class FinetuneConfig:
     """Share of training instructions that get an extra, re-worded copy (corpus.reword)."""
     pseudo: float = 0.4
     """Share of re-worded copies that use made-up verbs and connectors."""
+    repairs: float = 0.0
+    """Share of instructions that also get a repair example (corpus.wrong_plan)."""
     init: str | None = None
     """An adapter directory to continue training from; None: a fresh LoRA."""
 
@@ -102,7 +104,7 @@ def finetune(cfg: FinetuneConfig, out: Path,
                                              lora_dropout=0.0, target_modules=TARGET_MODULES,
                                              task_type="CAUSAL_LM"))
     data = [encode(tok, ex) for ex in examples(cfg.per_family, cfg.seed, cfg.reworded,
-                                               pseudo=cfg.pseudo)]
+                                               pseudo=cfg.pseudo, repairs=cfg.repairs)]
     # Batches of similar length waste little on padding; their order is shuffled.
     gen = torch.Generator().manual_seed(cfg.seed)
     by_len = sorted(range(len(data)), key=lambda i: (len(data[i][0]), i))

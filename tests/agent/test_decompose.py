@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent.decompose import absent_names, decompose, plan_schema, revise
+from agent.decompose import absent_names, coverage_problems, decompose, plan_schema, revise
 from agent.llm import InvalidAnswer, ScriptedBackend, Usage
 from scenarios import world_for
 from scenarios.scene import SceneDescription
@@ -129,3 +129,43 @@ def test_usage_adds_up():
     total = Usage(prompt_tokens=3, completion_tokens=4, seconds=1.0, calls=1) + Usage(
         prompt_tokens=1, completion_tokens=1, seconds=0.5, calls=1)
     assert total == Usage(prompt_tokens=4, completion_tokens=5, seconds=1.5, calls=2)
+
+
+def test_coverage_names_what_a_plan_leaves_out_of_the_instruction():
+    rooms = scene_of("rooms")  # orange pad alone in the north-west room
+    said = "Go to the yellow pad, then to the pad of the north-west room, then the yellow pad."
+    right = Plan.model_validate(plan("go to yellow pad", "go to orange pad", "go to yellow pad"))
+    assert coverage_problems(rooms, said, right) == []
+    wrong = Plan.model_validate(plan("go to yellow pad", "go to blue pad"))
+    assert coverage_problems(rooms, said, wrong) == [
+        "the instruction names the yellow pad 2 times, but the plan uses it in 1",
+        "the instruction names the north-west room, but no subgoal goes there "
+        "(in it: orange pad)"]
+
+
+def test_a_plan_missing_a_named_room_is_repaired(sort):
+    rooms = scene_of("rooms")
+    backend = ScriptedBackend([plan("go to blue pad"), plan("go to orange pad")])
+    d = decompose(backend, rooms, "Head to the pad of the north-west room.")
+    assert [s.text() for s in d.plan.subgoals] == ["go to the orange pad"]
+    assert d.attempts == 2 and d.problems == []
+    assert "names the north-west room, but no subgoal goes there" in backend.calls[1][0][-1][
+        "content"]
+
+
+def test_a_plan_still_missing_something_after_repair_is_kept_with_a_note(sort):
+    # "avoid the blue zone" names a thing a right plan leaves out: keep the plan, say so.
+    backend = ScriptedBackend([plan("push red block into green zone"),
+                               plan("push red block into green zone")])
+    d = decompose(backend, sort, "Push the red block into the green zone; avoid the blue zone.")
+    assert [s.text() for s in d.plan.subgoals] == ["push the red block into the green zone"]
+    assert d.question is None and d.attempts == 2
+    assert d.problems == ["the instruction names the blue zone once, but the plan uses it in "
+                          "no subgoal"]
+
+
+def test_an_invalid_repair_falls_back_to_the_valid_first_plan(sort):
+    backend = ScriptedBackend([plan("go to red zone"), plan("go to purple pad")])
+    d = decompose(backend, sort, "Go to the red zone and look at the blue block.")
+    assert [s.text() for s in d.plan.subgoals] == ["go to the red zone"]
+    assert d.problems and "blue block" in d.problems[0]

@@ -102,3 +102,20 @@ def test_reports_name_the_shipped_adapter_by_digest_not_by_this_checkouts_path(t
     other = adapter_label(str(tmp_path))
     assert other.startswith(str(tmp_path)) and other[-10:] != shipped[-10:]
     assert adapter_label(None) == "none (untuned)"
+
+
+def test_repair_examples_answer_a_caught_mistake_with_the_right_plan():
+    repairs = [ex for ex in corpus.examples(per_family=20, seed=2, reworded=1.0, repairs=1.0)
+               if len(ex.messages) == 4]
+    assert len(repairs) >= 30
+    for ex in repairs:
+        system, user, wrong, fix = ex.messages
+        assert wrong["role"] == "assistant" and fix["content"].startswith("That plan has problems")
+        assert "the instruction names the" in fix["content"]  # coverage_problems caught it
+        assert Plan.model_validate_json(wrong["content"]) != Plan.model_validate_json(ex.target)
+
+
+def test_room_only_references_never_use_the_test_splits_possessive():
+    assert all("'s" not in r for r in corpus.ROOM_ONLY)
+    for ex in corpus.examples(per_family=40, seed=3, reworded=1.0, repairs=0.5):
+        assert "room's" not in ex.messages[1]["content"]
