@@ -159,6 +159,13 @@ def agent_pos(state: np.ndarray) -> np.ndarray:
     return state[..., 0:2]
 
 
+def with_agent_velocity(state: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """A copy of the (S,) `state` with the agent's velocity set to `v` (2,)."""
+    out = np.array(state, dtype=float)
+    out[2:4] = v
+    return out
+
+
 def block_pos(state: np.ndarray, i: int) -> np.ndarray:
     """(..., 2) position of block `i` from (..., S) states."""
     return state[..., 4 + 4 * i: 6 + 4 * i]

@@ -76,7 +76,7 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
     actions: list[np.ndarray] = []
     while not world.holds(subgoal, imagined[-1]) and len(actions) * k < max_steps:
         goals, gi = schedule(imagined[-1])
-        d = planner.plan_latent(z, enc(goals[gi]))
+        d = planner.plan_latent(z, planner.goal_embeddings(goals[gi]))
         planner.shift(1)
         chunk = torch.from_numpy(d.actions[0]).float()  # (k, 2)
         z = model.predict(z[None], chunk[None])[0]

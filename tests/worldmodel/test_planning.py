@@ -115,3 +115,23 @@ def test_push_schedule_pushes_from_squarely_behind_and_goes_back_when_off_the_li
     assert aim(block - 0.14 * u + 0.09 * side, s) == 0
     # Too far back on the line to count as behind it: approach first.
     assert aim(block - 0.40 * u, GoalSchedule(world, goal)) == 0
+
+
+def test_a_goal_is_a_place_the_agent_may_reach_moving():
+    # Encoded at rest only, the goal made the speed needed to close the last 10 cm cost more
+    # than staying put: this sort push stalled 12 cm from the point behind the block.
+    from worldmodel.checkpoint import load_packaged
+
+    torch.set_num_threads(1)
+    model = load_packaged("sort", "state")
+    push = Subgoal.parse("push the green block into the blue zone")
+    rest = make_planner("cem", model=model, config=PlannerConfig(goal_speeds=()))
+    moving = make_planner("cem", model=model)
+    goal = world_for("sort", 100000).goal_states(push)[0]
+    assert rest.goal_embeddings(goal).shape == (1, 32)
+    assert moving.goal_embeddings(goal).shape == (17, 32)  # at rest, 2 speeds x 8 directions
+    assert run_subgoal(world_for("sort", 100000), push, moving, 300).success
+    stalled = run_subgoal(world_for("sort", 100000), push, rest, 300)
+    assert not stalled.success and "getting behind the block" in stalled.reason
+    with pytest.raises(ValueError, match="goal_speeds"):
+        PlannerConfig(goal_speeds=(-0.1,))
