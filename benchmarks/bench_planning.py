@@ -178,7 +178,8 @@ def main() -> None:
         run(args)
     if args.only in (None, "timing"):
         timing(args)
-    print(table(args))
+    if (Path(args.out) / "episodes.jsonl").exists():  # `--only timing` leaves none
+        print(table(args))
 
 
 if __name__ == "__main__":
