@@ -146,8 +146,8 @@ def _ask(backend: LLMBackend, scene: SceneDescription, messages: list[dict],
     """
     schema = plan_schema(scene)
     usage, raw, problems = Usage(), [], []
-    best: tuple[Plan, list[str], int] | None = None
-    for attempt in (1, 2):
+    best: tuple[Plan, list[str]] | None = None
+    for _ in range(2):  # the answer, then one repair
         plan = None
         try:
             data, u = backend.complete(messages, schema)
@@ -163,7 +163,7 @@ def _ask(backend: LLMBackend, scene: SceneDescription, messages: list[dict],
         if plan is not None and not problems:
             missed = coverage_problems(scene, instruction, plan) if instruction else []
             if best is None or len(missed) < len(best[1]):
-                best = (plan, missed, attempt)
+                best = (plan, missed)
             if not missed:
                 break
             problems = missed

@@ -58,7 +58,7 @@ class PlannerConfig:
     step the nearest of these goal embeddings counts (state models; a frame shows no speed).
     A goal is a place, not a place at rest: with the goal at rest alone, the speed needed to
     move 10 cm cost more energy than staying, and sort pushes stalled short of the point
-    behind the block (sort push 92% -> see BENCHMARKS.md). () encodes the goal at rest only."""
+    behind the block (sort push 92% -> 97%, BENCHMARKS.md). () encodes the goal at rest only."""
     hold: bool = False
     """True: each chunk holds one action (search H x 2) instead of k free actions (H x k x 2).
     Free actions measured far better on contact: push 90% vs 68% (BENCHMARKS.md)"""
