@@ -71,23 +71,33 @@ def plan_schema(scene: SceneDescription) -> dict:
                                         else {"anyOf": kinds}}}}
 
 
+def _named(instruction: str) -> list[tuple[str, str]]:
+    """(colour + kind name, kind) of each "<colour> <noun>" the instruction says, in order."""
+    return [(f"{c.lower()} {NOUNS[n.lower()]}", NOUNS[n.lower()]) for c, n in
+            _NAMED.findall(instruction)]
+
+
+def _rooms(instruction: str) -> list[str]:
+    """The room names the instruction says ("north-west room"), each once, in order."""
+    return list(dict.fromkeys(f"{ns.lower()}-{ew.lower()} room"
+                              for ns, ew in _ROOM.findall(instruction)))
+
+
 def absent_names(scene: SceneDescription, instruction: str) -> list[str]:
     """Sentences about things `instruction` names that `scene` does not have."""
     names = set(scene.block_names) | set(scene.target_names)
     out = []
-    for colour, noun in _NAMED.findall(instruction):
-        kind = NOUNS[noun.lower()]
-        name = f"{colour.lower()} {kind}"
+    for name, kind in _named(instruction):
         if name in names:
             continue
-        same_colour = sorted(n for n in names if n.split()[0] == colour.lower())
+        colour = name.split()[0]
+        same_colour = sorted(n for n in names if n.split()[0] == colour)
         hint = f"; did you mean the {' or the '.join(same_colour)}?" if same_colour else ""
         have = [n for n in sorted(names) if n.endswith(kind)]
         listed = f" (the {kind}s here: {', '.join(have)})" if have and not hint else ""
         out.append(f"there is no {name} here{listed}{hint}")
     rooms = {r.name for r in scene.rooms}
-    for ns, ew in _ROOM.findall(instruction):
-        room = f"{ns.lower()}-{ew.lower()} room"
+    for room in _rooms(instruction):
         if room not in rooms:
             out.append(f"there is no {room} here" + (
                 f" (rooms: {', '.join(sorted(rooms))})" if rooms else " (it has no rooms)"))
@@ -110,8 +120,7 @@ def coverage_problems(scene: SceneDescription, instruction: str, plan: Plan) -> 
             used[name] = used.get(name, 0) + 1
     names = set(scene.block_names) | set(scene.target_names)
     named: dict[str, int] = {}
-    for colour, noun in _NAMED.findall(instruction):
-        name = f"{colour.lower()} {NOUNS[noun.lower()]}"
+    for name, _ in _named(instruction):
         if name in names:
             named[name] = named.get(name, 0) + 1
     out = []
@@ -121,8 +130,7 @@ def coverage_problems(scene: SceneDescription, instruction: str, plan: Plan) -> 
             have = used.get(name, 0)
             out.append(f"the instruction names the {name} {times}, but the plan uses it "
                        f"{'in no subgoal' if not have else f'in {have}'}")
-    for ns, ew in dict.fromkeys(_ROOM.findall(instruction)):
-        room = f"{ns.lower()}-{ew.lower()} room"
+    for room in _rooms(instruction):
         there = [t.name for t in scene.targets if t.room == room]
         if there and not any(used.get(t, 0) for t in there):
             out.append(f"the instruction names the {room}, but no subgoal goes there "

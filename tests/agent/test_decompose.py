@@ -143,7 +143,7 @@ def test_coverage_names_what_a_plan_leaves_out_of_the_instruction():
         "(in it: orange pad)"]
 
 
-def test_a_plan_missing_a_named_room_is_repaired(sort):
+def test_a_plan_missing_a_named_room_is_repaired():
     rooms = scene_of("rooms")
     backend = ScriptedBackend([plan("go to blue pad"), plan("go to orange pad")])
     d = decompose(backend, rooms, "Head to the pad of the north-west room.")
