@@ -102,7 +102,25 @@ def finetune_planner(
                   f"loss {stats['first_loss']:.3f} -> {stats['last_loss']:.3f}")
 
 
+def shrink_planner(
+    src: Annotated[Path, typer.Argument(help="Adapter directory to shrink.")],
+    out: Annotated[Path, typer.Option(help="Where to write the smaller adapter.")],
+    rank: Annotated[int, typer.Option(min=1, help="New LoRA rank.")] = 8,
+) -> None:
+    """Re-factor an adapter's LoRA updates to a lower rank by SVD (a smaller file)."""
+    from agent.llm.finetune import shrink_adapter
+
+    try:
+        stats = shrink_adapter(src, out, rank)
+    except (ValueError, FileNotFoundError) as e:
+        raise typer.BadParameter(str(e)) from None
+    console.print(f"adapter in {out}: rank {stats['from_rank']} -> {stats['rank']}, "
+                  f"{stats['bytes'] / 1e6:.1f} MB, at least {stats['energy_kept']:.1%} of each "
+                  "update's energy kept; measure it with benchmarks/bench_decompose.py --adapter")
+
+
 def register(app: typer.Typer) -> None:
     app.command("decompose")(decompose)
     app.command("serve")(serve)
     app.command("finetune-planner")(finetune_planner)
+    app.command("shrink-planner")(shrink_planner)

@@ -147,3 +147,41 @@ def finetune(cfg: FinetuneConfig, out: Path,
              "torch": torch.__version__}
     (out / "training.json").write_text(json.dumps(stats, indent=1))
     return stats
+
+
+def shrink_adapter(src: Path, out: Path, rank: int) -> dict:
+    """Re-factor every LoRA update B @ A of the adapter in `src` to `rank` by SVD, keeping the
+    scale (alpha / rank) as it was, and save it (fp16) into `out`; other files are copied.
+
+    The update is the same to the extent its singular values beyond `rank` are small: the
+    returned `energy_kept` (the smallest share of squared singular values kept, over the
+    layers) says how much. Measure the result before shipping it (`bench_decompose --adapter`).
+    """
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    conf = json.loads((src / "adapter_config.json").read_text())
+    if rank < 1 or rank > conf["r"]:
+        raise ValueError(f"rank must be in 1..{conf['r']} (the adapter's rank), got {rank}")
+    weights = load_file(src / "adapter_model.safetensors")
+    shrunk, kept = {}, []
+    for key_a in (k for k in weights if ".lora_A." in k):
+        key_b = key_a.replace(".lora_A.", ".lora_B.")
+        u, s, vh = torch.linalg.svd(weights[key_b].float() @ weights[key_a].float(),
+                                    full_matrices=False)  # (out, in) update, before scaling
+        kept.append(float((s[:rank] ** 2).sum() / (s ** 2).sum().clamp_min(1e-12)))
+        root = s[:rank].sqrt()
+        shrunk[key_b] = (u[:, :rank] * root).half().contiguous()  # (out, rank)
+        shrunk[key_a] = (root[:, None] * vh[:rank]).half().contiguous()  # (rank, in)
+    out.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and f.name not in ("adapter_model.safetensors", "adapter_config.json"):
+            shutil.copy2(f, out / f.name)
+    save_file(shrunk, out / "adapter_model.safetensors")
+    from_rank, scale = conf["r"], conf["lora_alpha"] / conf["r"]
+    conf.update(r=rank, lora_alpha=scale * rank)
+    (out / "adapter_config.json").write_text(json.dumps(conf, indent=1))
+    return {"rank": rank, "from_rank": from_rank,
+            "energy_kept": min(kept), "bytes": (out / "adapter_model.safetensors").stat().st_size}

@@ -30,8 +30,8 @@ def sort() -> SceneDescription:
 
 def test_adapter_ships_small():
     size = sum(p.stat().st_size for p in ADAPTER_DIR.iterdir())
-    # rank 16 on q/k/v/o/gate/up/down of the 135M model, fp16: ~9.8 MB
-    assert (ADAPTER_DIR / "adapter_config.json").is_file() and size < 12e6
+    # rank 8 (shrunk from 16 by SVD) on q/k/v/o/gate/up/down of the 135M model, fp16: ~4.9 MB
+    assert (ADAPTER_DIR / "adapter_config.json").is_file() and size < 6e6
 
 
 def test_decomposes_a_two_step_instruction(backend, sort):

@@ -119,3 +119,34 @@ def test_room_only_references_never_use_the_test_splits_possessive():
     assert all("'s" not in r for r in corpus.ROOM_ONLY)
     for ex in corpus.examples(per_family=40, seed=3, reworded=1.0, repairs=0.5):
         assert "room's" not in ex.messages[1]["content"]
+
+
+def test_shrinking_an_adapter_keeps_an_update_of_lower_rank_exactly(tmp_path):
+    import json
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from agent.llm.finetune import shrink_adapter
+
+    g = torch.Generator().manual_seed(0)
+    key = "base_model.model.model.layers.0.self_attn.q_proj.lora_{}.weight"
+    a = torch.randn(8, 24, generator=g)  # (rank 8, in): the update below has rank 3
+    b = torch.randn(16, 3, generator=g) @ torch.randn(3, 8, generator=g)  # (out, rank 8)
+    src = tmp_path / "src"
+    src.mkdir()
+    save_file({key.format("A"): a.half(), key.format("B"): b.half()},
+              src / "adapter_model.safetensors")
+    (src / "adapter_config.json").write_text(json.dumps({"r": 8, "lora_alpha": 16.0}))
+    (src / "training.json").write_text("{}")
+    stats = shrink_adapter(src, tmp_path / "out", rank=3)
+    w = load_file(tmp_path / "out" / "adapter_model.safetensors")
+    assert w[key.format("A")].shape == (3, 24) and w[key.format("B")].shape == (16, 3)
+    before = b.half().float() @ a.half().float()
+    after = w[key.format("B")].float() @ w[key.format("A")].float()
+    assert torch.allclose(after, before, atol=0.05 * before.abs().max().item())
+    conf = json.loads((tmp_path / "out" / "adapter_config.json").read_text())
+    assert conf["r"] == 3 and conf["lora_alpha"] == 6.0  # the scale alpha / r stays 2
+    assert stats["energy_kept"] > 0.999 and (tmp_path / "out" / "training.json").is_file()
+    with pytest.raises(ValueError, match="rank must be in 1..8"):
+        shrink_adapter(src, tmp_path / "bad", rank=9)
