@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from langgraph.types import Command
 
-from agent.graph import Budgets, Resources, build_graph
-from agent.records import EpisodeRecord, SubgoalOutcome
-from agent.store import RunStore
+from agent.graph.builder import Budgets, Resources, build_graph
+from agent.runs.records import EpisodeRecord, SubgoalOutcome
+from agent.runs.store import RunStore
 from scenarios import World, get
 from scenarios.subgoals import Subgoal
 
@@ -43,8 +43,8 @@ class Agent:
 
     @classmethod
     def from_settings(cls, agent: str = "hybrid", **settings: Any) -> Agent:
-        """Build an agent of kind `agent` (see `agent.factory.AGENTS`) from settings."""
-        from agent.factory import make_agent
+        """Build an agent of kind `agent` (see `agent.kinds.registry.AGENTS`) from settings."""
+        from agent.kinds.registry import make_agent
 
         return make_agent(agent, **settings)
 

@@ -40,8 +40,8 @@ def needs_ground_truth(kind: str) -> bool:
 
 
 def default_factory(kind: str, llm: str | None, home: Path):
-    """`agent.factory.make_agent`, the agents the CLI knows."""
-    from agent.factory import make_agent
+    """`agent.kinds.registry.make_agent`, the agents the CLI knows."""
+    from agent.kinds.registry import make_agent
 
     return make_agent(kind, llm=llm, home=home)
 
@@ -114,7 +114,7 @@ class SweepConfig:
     """run again the episodes whose stored row is an error"""
 
     def __post_init__(self):
-        from agent.factory import AGENTS
+        from agent.kinds.registry import AGENTS
 
         if not self.agents:
             raise ValueError("name at least one agent, e.g. --agents hybrid,llm-only")

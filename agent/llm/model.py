@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from pathlib import Path
 
 PACKAGED = "packaged"
@@ -68,10 +69,17 @@ def hf_model_dir(model: str = PACKAGED) -> Path:
     config.name_or_path = MODEL_NAME
     fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     fresh.load_state_dict(src.state_dict())
-    tmp = out.with_name(out.name + ".tmp")
+    # Evaluation workers convert at the same time on a fresh machine: each writes its own
+    # folder, the first rename wins and the others keep the winner's copy.
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     fresh.save_pretrained(tmp)
     tok.save_pretrained(tmp)
-    tmp.rename(out)
+    try:
+        tmp.rename(out)
+    except OSError:
+        if not (out / "model.safetensors").is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

@@ -4,9 +4,9 @@ import sys
 import time
 
 from agent.api import Agent
-from agent.executors import ScriptedExecutor
-from agent.graph import Resources
-from agent.store import RunStore
+from agent.kinds.oracles import ScriptedExecutor
+from agent.graph.builder import Resources
+from agent.runs.store import RunStore
 
 home, thread, scenario, seed = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 plan = [{"skill": "go", "object": "agent", "target": t} for t in sys.argv[5:]]

@@ -17,10 +17,10 @@ import numpy as np
 from fakes import FakeUsage, QueuedDecomposer
 
 from agent.api import Agent
-from agent.chat import ChatServices
-from agent.executors import ScriptedExecutor
-from agent.graph import Resources
-from agent.store import RunStore
+from agent.chat.session import ChatServices
+from agent.kinds.oracles import ScriptedExecutor
+from agent.graph.builder import Resources
+from agent.runs.store import RunStore
 from scenarios import World
 from scenarios.skills import run_skill
 

@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from agent.records import EpisodeRecord
+from agent.runs.records import EpisodeRecord
 from scenarios.subgoals import Subgoal
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from agent.chat import Chat, ChatServices, load_factory
-from agent.chat_store import ChatStore
-from agent.render import EventRenderer
+from agent.chat.session import Chat, ChatServices, load_factory
+from agent.chat.store import ChatStore
+from agent.chat.render import EventRenderer
 from scenarios import Subgoal, world_for
 
 sys.path.insert(0, str(Path(__file__).parent))

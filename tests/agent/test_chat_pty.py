@@ -24,7 +24,7 @@ PROMPT = "sort/0>"
 
 
 # The services the chat runs with. `chat_fakes:services` needs no trained model; with the
-# hybrid agent built by `agent.factory.make_agent`, set this to "" (no hook) and make
+# hybrid agent built by `agent.kinds.registry.make_agent`, set this to "" (no hook) and make
 # `write_answers` write the answers in the format of `agent.llm.ScriptedBackend`.
 FACTORY = "chat_fakes:services"
 
@@ -38,7 +38,7 @@ def write_answers(path: Path, answers: list) -> None:
 def spawn(tmp_path, answers, *args, step_seconds=0.0, no_color=True, factory=FACTORY,
           timeout=20):
     """The chat in a pty; `answers` are the scripted LLM's queued answers; `factory` ""
-    runs the real agent (`agent.factory.make_agent`) instead of the test services."""
+    runs the real agent (`agent.kinds.registry.make_agent`) instead of the test services."""
     path = tmp_path / "answers.json"
     write_answers(path, answers)
     env = {**os.environ, "WMAGENT_HOME": str(tmp_path / "home"),
@@ -216,7 +216,7 @@ def test_imagine_and_plan_do_not_move_the_scene(tmp_path, command):
 
 @pytest.mark.integration
 def test_the_real_hybrid_agent_with_the_scripted_llm_and_a_shipped_world_model(tmp_path):
-    """No test services: `agent.factory.make_agent("hybrid")` with `ScriptedBackend` answers
+    """No test services: `agent.kinds.registry.make_agent("hybrid")` with `ScriptedBackend` answers
     and the shipped pads world model planning in latent space."""
     answers = [{"subgoals": [{"skill": "go", "object": "agent", "target": "purple pad"}]},
                {"subgoals": [{"skill": "go", "object": "agent", "target": "red pad"}]}]

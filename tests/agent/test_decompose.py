@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent.decompose import absent_names, coverage_problems, decompose, plan_schema, revise
+from agent.understand.decompose import absent_names, coverage_problems, decompose, plan_schema, revise
 from agent.llm import InvalidAnswer, ScriptedBackend, Usage
 from scenarios import world_for
 from scenarios.scene import SceneDescription

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from agent.api import Agent
-from agent.executors import ScriptedExecutor
-from agent.graph import Budgets, Resources
-from agent.store import RunStore
+from agent.kinds.oracles import ScriptedExecutor
+from agent.graph.builder import Budgets, Resources
+from agent.runs.store import RunStore
 from scenarios import world_for
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
-from agent.decompose import decompose, plan_schema
+from agent.understand.decompose import decompose, plan_schema
 from agent.llm import EmbeddedBackend, LLMSettings
 from agent.llm.model import ADAPTER_DIR
-from agent.llm.prompts import plan_messages
+from agent.understand.prompts import plan_messages
 from scenarios import world_for
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal

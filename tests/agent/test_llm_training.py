@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.llm import corpus, serve
-from agent.llm.finetune import FinetuneConfig, lr_at
-from agent.llm.prompts import SYSTEM
+from agent.llm import serve
+from agent.llm.training import corpus
+from agent.llm.training.finetune import FinetuneConfig, lr_at
+from agent.understand.prompts import SYSTEM
 from scenarios.instructions import ALL_BLOCKS, CONNECT, GO, GO_HOME, PUSH
 from scenarios.subgoals import Plan
 
@@ -127,7 +128,7 @@ def test_shrinking_an_adapter_keeps_an_update_of_lower_rank_exactly(tmp_path):
     import torch
     from safetensors.torch import load_file, save_file
 
-    from agent.llm.finetune import shrink_adapter
+    from agent.llm.training.finetune import shrink_adapter
 
     g = torch.Generator().manual_seed(0)
     key = "base_model.model.model.layers.0.self_attn.q_proj.lora_{}.weight"

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from agent.decompose import decompose
+from agent.understand.decompose import decompose
 from agent.llm import LLMSettings, OpenAIBackend
 from agent.llm.serve import ServeConfig, Server, ensure_venv
 from scenarios import world_for

@@ -24,7 +24,7 @@ def decompose(
 ) -> int:
     """Turn an instruction into the scene's subgoals (or a question back to you)."""
     import scenarios
-    from agent.decompose import decompose as run
+    from agent.understand.decompose import decompose as run
     from agent.llm import make_backend
     from scenarios.scene import SceneDescription
 
@@ -89,7 +89,7 @@ def finetune_planner(
     init: Annotated[str | None, typer.Option(help="Adapter to continue from.")] = None,
 ) -> None:
     """Train the planner's LoRA adapter on the training split of every scenario family."""
-    from agent.llm.finetune import FinetuneConfig, finetune
+    from agent.llm.training.finetune import FinetuneConfig, finetune
 
     cfg = FinetuneConfig(steps=steps, warmup=warmup, batch=batch, lr=lr, rank=rank,
                          alpha=2.0 * rank, per_family=per_family, seed=seed, reworded=reworded,
@@ -108,7 +108,7 @@ def shrink_planner(
     rank: Annotated[int, typer.Option(min=1, help="New LoRA rank.")] = 8,
 ) -> None:
     """Re-factor an adapter's LoRA updates to a lower rank by SVD (a smaller file)."""
-    from agent.llm.finetune import shrink_adapter
+    from agent.llm.training.finetune import shrink_adapter
 
     try:
         stats = shrink_adapter(src, out, rank)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from agent.llm.corpus import Example, examples
+from agent.llm.training.corpus import Example, examples
 from agent.llm.model import PACKAGED, hf_model_dir, require
 
 END = "<|im_end|>"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.api import Agent
-from agent.executors import ScriptedExecutor
-from agent.graph import Budgets, Resources
-from agent.store import RunStore
+from agent.kinds.oracles import ScriptedExecutor
+from agent.graph.builder import Budgets, Resources
+from agent.runs.store import RunStore
 
 AGENTS = {
     "hybrid": "the LLM decomposes, the world model checks the plan in imagination and plans "
@@ -74,6 +74,6 @@ def make_agent(agent: str = "hybrid", **settings) -> Agent:
     if s.agent == "oracle-script":
         return Agent("oracle-script", Resources(executor=ScriptedExecutor(), budgets=s.budgets),
                      store=store, needs_ground_truth=True, world_model_name="scripted skills")
-    from agent.wiring import build_world_model_agent
+    from agent.kinds.hybrid import build_world_model_agent
 
     return build_world_model_agent(s, store)

@@ -1,4 +1,4 @@
-"""`wmagent chat`: talk to the agent in a terminal (see `agent.chat`)."""
+"""`wmagent chat`: talk to the agent in a terminal (see `agent.chat.session`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def chat(
         help="Continue a chat session (its id) or a run (its thread id).")] = None,
 ) -> int:
     """Type goals and watch the agent plan, imagine and act; /help lists the commands."""
-    from agent.chat import start
+    from agent.chat.session import start
 
     return start(scenario, seed, llm, resume)
 

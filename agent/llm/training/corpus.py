@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.decompose import coverage_problems
-from agent.llm.prompts import answer, plan_messages, repair_message, revise_messages
+from agent.understand.decompose import coverage_problems
+from agent.understand.prompts import answer, plan_messages, repair_message, revise_messages
 from scenarios import get, names
 from scenarios.instructions import ALL_BLOCKS, Task, generate
 from scenarios.scene import SceneDescription

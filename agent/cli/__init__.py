@@ -7,7 +7,7 @@ import sys
 import typer
 from typer._click.exceptions import ClickException, UsageError
 
-from agent import cli_agent, cli_chat, cli_eval, cli_llm, cli_scenarios, cli_worldmodel
+from agent.cli import chat, eval, llm, run, scenarios, worldmodel
 
 app = typer.Typer(
     name="wmagent",
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (cli_scenarios, cli_worldmodel, cli_llm, cli_agent, cli_chat, cli_eval):
+for module in (scenarios, worldmodel, llm, run, chat, eval):
     module.register(app)
 
 
@@ -46,6 +46,3 @@ def main(argv: list[str] | None = None) -> int:
         print("wmagent: interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

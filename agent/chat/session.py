@@ -5,7 +5,7 @@ the last episode left the scene. Lines that start with `/` are commands (`/help`
 gets everything it acts with from a `ChatServices` (the agent, and optionally an LLM to
 describe, a decomposer for `/plan`, an imagination function for `/imagine`), built by a
 factory: `default_services` for real use, or the one named by `$WMAGENT_CHAT_FACTORY`
-(`module:function`, for tests). The session lives in SQLite (`agent.chat_store`), so a chat
+(`module:function`, for tests). The session lives in SQLite (`agent.chat.store`), so a chat
 killed at any point comes back with `wmagent chat --resume SESSION`, an episode it was running
 included.
 """
@@ -31,10 +31,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.api import Agent
-from agent.chat_store import ChatSession, ChatStore
-from agent.graph import Decomposer
-from agent.records import EpisodeRecord
-from agent.render import EventRenderer, plan_table, scene_view, summary_table
+from agent.chat.store import ChatSession, ChatStore
+from agent.graph.builder import Decomposer
+from agent.runs.records import EpisodeRecord
+from agent.chat.render import EventRenderer, plan_table, scene_view, summary_table
 from scenarios import World, get
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
@@ -61,7 +61,7 @@ ImagineFn = Callable[[World, np.ndarray, Subgoal], dict]
 """`imagine(world, state, subgoal)`: predict, without moving `world`, what planning for
 `subgoal` from `state` (S,) leads to. Returns at least {"ok": bool (the subgoal is predicted
 to hold), "reason": str (why not, in words), "predicted_state": list[float] (S,)}: the
-contract of `agent.graph.Imaginer.check`, so an imaginer's bound `check` fits as it is."""
+contract of `agent.graph.builder.Imaginer.check`, so an imaginer's bound `check` fits as it is."""
 
 
 @dataclass
@@ -98,14 +98,14 @@ ServicesFactory = Callable[[str | None, Path | None], ChatServices]
 
 def default_services(llm: str | None, home: Path | None) -> ChatServices:
     """The hybrid agent (LLM decomposition, world-model imagination and MPC)."""
-    from agent.factory import make_agent
+    from agent.kinds.registry import make_agent
 
     try:
         agent = make_agent("hybrid", llm=llm, home=home)
     except ModuleNotFoundError as e:
         raise ValueError(f"the hybrid agent cannot be built here ({e}); install the LLM and "
                          "world-model layers, or set WMAGENT_CHAT_FACTORY=module:function "
-                         "to a factory of agent.chat.ChatServices") from None
+                         "to a factory of agent.chat.session.ChatServices") from None
     return ChatServices(agent)
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.graph import Budgets
-from agent.records import EpisodeRecord
-from agent.store import RunStore
+from agent.graph.builder import Budgets
+from agent.runs.records import EpisodeRecord
+from agent.runs.store import RunStore
 from scenarios import World, get
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal

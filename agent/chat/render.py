@@ -20,7 +20,7 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from agent.records import EpisodeRecord
+from agent.runs.records import EpisodeRecord
 from scenarios.layout import Layout
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.render import EventRenderer, summary_table
+from agent.chat.render import EventRenderer, summary_table
 
 console = Console()
 
@@ -55,7 +55,7 @@ def run(
     answer: Annotated[str | None, typer.Option(help="Answer to a pending question.")] = None,
 ) -> int:
     """Run one episode and print its plan, progress and outcome."""
-    from agent.factory import make_agent
+    from agent.kinds.registry import make_agent
 
     runner = make_agent(agent, llm=llm)
     if resume:
@@ -83,7 +83,7 @@ def demo(
 ) -> int:
     """The README's main job: the embedded LLM and a shipped world model solve a three-step
     instruction; the video shows the true MuJoCo episode."""
-    from agent.factory import make_agent
+    from agent.kinds.registry import make_agent
 
     console.print(f"[bold]{DEMO_INSTRUCTION}[/] ({DEMO_SCENARIO}, seed {DEMO_SEED})")
     runner = make_agent(agent, llm=llm)
@@ -96,7 +96,7 @@ def demo(
 
 def runs(limit: Annotated[int, typer.Option(min=1, help="How many.")] = 20) -> None:
     """List recent runs (thread ids to resume)."""
-    from agent.store import RunStore
+    from agent.runs.store import RunStore
 
     table = Table("thread", "agent", "scenario", "seed", "status", "instruction")
     for r in RunStore().runs(limit):

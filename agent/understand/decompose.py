@@ -14,7 +14,7 @@ import re
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.llm.base import InvalidAnswer, LLMBackend, Usage
-from agent.llm.prompts import plan_messages, repair_message, revise_messages
+from agent.understand.prompts import plan_messages, repair_message, revise_messages
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import AGENT, Plan, Subgoal
 

@@ -11,16 +11,16 @@ import numpy as np
 import torch
 
 from agent.api import Agent
-from agent.baselines import LLMOnlyAgent, LoopAgent
-from agent.graph import Resources
-from agent.store import RunStore
+from agent.kinds.baselines import LLMOnlyAgent, LoopAgent
+from agent.graph.builder import Resources
+from agent.runs.store import RunStore
 from scenarios import World
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
 
 
 class LLMDecomposer:
-    """The graph's decomposer: `agent.decompose` over an LLM backend."""
+    """The graph's decomposer: `agent.understand.decompose` over an LLM backend."""
 
     def __init__(self, backend: Any):
         self.backend = backend
@@ -33,12 +33,12 @@ class LLMDecomposer:
         return self.backend.health()
 
     def decompose(self, scene, instruction):
-        from agent.decompose import decompose
+        from agent.understand.decompose import decompose
 
         return decompose(self.backend, scene, instruction)
 
     def revise(self, scene, instruction, done, failed, reason):
-        from agent.decompose import revise
+        from agent.understand.decompose import revise
 
         return revise(self.backend, scene, instruction, done, failed, reason)
 
@@ -156,7 +156,7 @@ class WMOnlyAgent(LoopAgent):
 
 def build_world_model_agent(s, store: RunStore):
     """The agent of kind `s.agent` (an `AgentSettings`) with real components."""
-    from agent.factory import make_backend
+    from agent.kinds.registry import make_backend
 
     kind = s.agent
     if kind in ("hybrid", "hybrid-blind"):

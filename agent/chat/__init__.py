@@ -1,0 +1,1 @@
+"""The chat room: the terminal session, its commands, its store and its rendering."""

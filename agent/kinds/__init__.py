@@ -1,0 +1,1 @@
+"""Agent kinds: one registry (name -> builder), the hybrid agent, baselines and oracles."""

@@ -1,0 +1,1 @@
+"""Training the planner adapter: the corpus, LoRA fine-tuning and shrinking (not runtime)."""

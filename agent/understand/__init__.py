@@ -1,0 +1,1 @@
+"""Understanding the person: instruction -> validated plan or a question (prompts, repair)."""
