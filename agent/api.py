@@ -11,13 +11,19 @@ from typing import Any
 import numpy as np
 from langgraph.types import Command
 
-from agent.graph.builder import Budgets, Resources, build_graph
+from agent.graph.budgets import Budgets
+from agent.graph.builder import build_graph
+from agent.graph.contracts import Resources
+from agent.graph.events import Event
+from agent.graph.state import initial_state
 from agent.runs.records import EpisodeRecord, SubgoalOutcome
 from agent.runs.store import RunStore
-from scenarios import World, get
+from scenarios.registry import get
 from scenarios.subgoals import Subgoal
+from scenarios.video import write_video
+from scenarios.world import World
 
-EventHandler = Callable[[dict], None]
+EventHandler = Callable[[Event], None]
 AnswerFn = Callable[[str], str]
 
 
@@ -41,13 +47,6 @@ class Agent:
         self.graph = build_graph(self.resources, self.store.checkpointer())
         self.resources.trajectory = self.store.append_trajectory
 
-    @classmethod
-    def from_settings(cls, agent: str = "hybrid", **settings: Any) -> Agent:
-        """Build an agent of kind `agent` (see `agent.kinds.registry.AGENTS`) from settings."""
-        from agent.kinds.registry import make_agent
-
-        return make_agent(agent, **settings)
-
     # --- running --------------------------------------------------------------------------
     def run(self, scenario: str, instruction: str, seed: int = 0,
             subgoals: list[Subgoal | dict] | None = None, video: str | Path | None = None,
@@ -69,10 +68,10 @@ class Agent:
         if self.store.run_info(thread_id) is not None:
             raise ValueError(f"thread {thread_id} already exists; resume it or pick another id")
         gt = [Subgoal.model_validate(s).model_dump() for s in subgoals] if subgoals else None
-        inputs = {"scenario": scenario, "seed": int(seed), "instruction": instruction,
-                  "ground_truth": gt, "given_plan": gt if self.needs_ground_truth else None}
-        if start_state is not None:
-            inputs["sim_state"] = self._checked_state(scenario, int(seed), start_state)
+        sim_state = (self._checked_state(scenario, int(seed), start_state)
+                     if start_state is not None else None)
+        inputs = initial_state(scenario, int(seed), instruction, gt,
+                               gt if self.needs_ground_truth else None, sim_state)
         self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running")
         return self._drive(thread_id, inputs, on_event, answer, video)
 
@@ -87,7 +86,7 @@ class Agent:
             raise ValueError(f"thread {thread_id} was run by the {info['agent']} agent; "
                              f"resume it with --agent {info['agent']}")
         snapshot = self.graph.get_state(self._config(thread_id))
-        if snapshot.values.get("status") in ("done", "failed"):
+        if snapshot.values and snapshot.values["status"] in ("done", "failed"):
             return self.record(thread_id, video)
         inputs: Any = None
         answer_fn = answer if callable(answer) else None
@@ -111,7 +110,8 @@ class Agent:
 
     def sim_state(self, thread_id: str) -> list[float] | None:
         """The true simulator state at the thread's last checkpoint (None before one)."""
-        return self.graph.get_state(self._config(thread_id)).values.get("sim_state")
+        values = self.graph.get_state(self._config(thread_id)).values
+        return values["sim_state"] if values else None
 
     def _config(self, thread_id: str) -> dict:
         return {"configurable": {"thread_id": thread_id},
@@ -142,33 +142,28 @@ class Agent:
         s = snapshot.values
         if not s:
             raise ValueError(f"thread {thread_id} has no checkpoint yet")
-        status = s.get("status", "running")
+        status = s["status"]
         question = None
         if snapshot.interrupts:
             status, question = "needs_clarification", snapshot.interrupts[0].value["question"]
         elif status == "running":  # the process stopped before the report: resumable
             status = "interrupted"
-        judged = s.get("ground_truth") or s.get("plan") or []
-        first = s.get("first_plan")
-        ms = [o["decision_ms_median"] for o in s.get("outcomes", [])
-              if o.get("decision_ms_median") is not None]
+        truth = subgoals_of(s["ground_truth"])
+        ms = [o["decision_ms_median"] for o in s["outcomes"]
+              if o["decision_ms_median"] is not None]
         rec = EpisodeRecord(
             agent=self.kind, scenario=s["scenario"], seed=s["seed"],
             instruction=s["instruction"], thread_id=thread_id, status=status,
-            reason=s.get("reason", ""), question=question,
-            plan=[Subgoal.model_validate(x) for x in s["plan"]] if s.get("plan") else None,
-            ground_truth=([Subgoal.model_validate(x) for x in s["ground_truth"]]
-                          if s.get("ground_truth") else None),
-            plan_exact=(first == s["ground_truth"]) if s.get("ground_truth") and (
-                first is not None) else (False if s.get("ground_truth") else None),
-            outcomes=[SubgoalOutcome.model_validate(o) for o in s.get("outcomes", [])],
-            subgoals_total=len(judged), subgoals_done=s.get("monitor_done", 0),
-            success=status == "done", steps=s.get("steps", 0), seconds=s.get("seconds", 0.0),
-            llm_calls=s.get("llm_calls", 0), prompt_tokens=s.get("prompt_tokens", 0),
-            completion_tokens=s.get("completion_tokens", 0),
-            llm_seconds=s.get("llm_seconds", 0.0),
+            reason=s["reason"], question=question, plan=subgoals_of(s["plan"]),
+            ground_truth=truth,
+            plan_exact=None if truth is None else s["first_plan"] == s["ground_truth"],
+            outcomes=[SubgoalOutcome.model_validate(o) for o in s["outcomes"]],
+            subgoals_total=len(s["ground_truth"] or s["plan"]),
+            subgoals_done=s["monitor_done"], success=status == "done", steps=s["steps"],
+            seconds=s["seconds"], llm_calls=s["llm_calls"], prompt_tokens=s["prompt_tokens"],
+            completion_tokens=s["completion_tokens"], llm_seconds=s["llm_seconds"],
             decision_ms_median=float(np.median(ms)) if ms else None,
-            revisions=s.get("revisions", 0), imagination=s.get("imagination", []),
+            revisions=s["revisions"], imagination=s["imagination"],
             llm=self.llm_name, world_model=self.world_model_name,
         )
         if video and status in ("done", "failed"):
@@ -180,9 +175,12 @@ class Agent:
 
     def write_video(self, thread_id: str, path: str | Path, scenario: str, seed: int) -> Path:
         """Render the thread's recorded true-state trajectory to a video file."""
-        from scenarios.video import write_video
-
         world = World(get(scenario).layout(seed))
         frames = [world.render(s, self.video_size) for s in self.store.trajectory(thread_id)]
         world.close()
         return write_video(frames, path)
+
+
+def subgoals_of(items: list[dict] | None) -> list[Subgoal] | None:
+    """Checkpointed subgoal dicts as subgoals; None for none."""
+    return [Subgoal.model_validate(x) for x in items] if items else None

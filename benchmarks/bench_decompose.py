@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.understand.decompose import decompose  # noqa: E402
 from agent.llm import LLMSettings, make_backend  # noqa: E402
+from agent.understand.decompose import decompose  # noqa: E402
 from scenarios import get, names  # noqa: E402
 from scenarios.instructions import generate  # noqa: E402
 from scenarios.scene import SceneDescription  # noqa: E402

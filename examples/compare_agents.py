@@ -9,7 +9,7 @@ split). For a full sweep with confidence intervals and a report, use `wmagent ev
 import argparse
 import tempfile
 
-from agent.api import Agent
+from agent.kinds.registry import make_agent
 from scenarios import instructions
 
 
@@ -24,7 +24,7 @@ def main() -> None:
                                        subgoals=(1, 2)))
     home = tempfile.mkdtemp(prefix="wmagent-compare-")
     for kind in args.agents.split(","):
-        agent = Agent.from_settings(agent=kind, home=home)
+        agent = make_agent(kind, home=home)
         records = [agent.run(t.scenario, t.instruction, seed=t.seed, subgoals=t.subgoals)
                    for t in tasks]
         wins = sum(r.success for r in records)

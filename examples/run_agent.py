@@ -9,7 +9,7 @@ plans each subgoal; MuJoCo executes; the subgoals' predicates on the true state 
 
 import argparse
 
-from agent.api import Agent
+from agent.kinds.registry import make_agent
 from scenarios import instructions
 
 
@@ -25,11 +25,11 @@ def main() -> None:
     task = next(instructions.generate(args.scenario, 1, "test", seed=args.seed,
                                       subgoals=(args.subgoals,)))
     print(f"instruction: {task.instruction}")
-    agent = Agent.from_settings(agent="hybrid", llm=args.llm)
+    agent = make_agent("hybrid", llm=args.llm)
     record = agent.run(task.scenario, task.instruction, seed=task.seed, subgoals=task.subgoals,
                        video=args.video,
-                       on_event=lambda e: print("  ", e["type"], e.get("subgoal", ""))
-                       if e["type"] in ("subgoal_started", "revision") else None)
+                       on_event=lambda e: print("  ", e.kind, getattr(e, "subgoal", ""))
+                       if e.kind in ("subgoal_started", "revision") else None)
     print("plan:", "; ".join(s.text() for s in record.plan or []))
     print("ground truth:", "; ".join(s.text() for s in task.subgoals))
     print(record.summary())

@@ -107,6 +107,13 @@ def _target_ref(layout: Layout, name: str, rng: np.random.Generator, split: Spli
     return str(rng.choice(choices))
 
 
+def phrase(layout: Layout, subgoals: list[Subgoal], rng: np.random.Generator,
+           split: Split) -> str:
+    """One instruction for `subgoals` (in execution order), phrased with the `split`'s verbs,
+    connectors and sentence shapes; `rng` chooses among them."""
+    return _sentence([_clause(layout, s, rng, split) for s in subgoals], rng, split)
+
+
 def _clause(layout: Layout, s: Subgoal, rng: np.random.Generator, split: Split) -> str:
     if s.skill == "go" and s.target == "home pad" and rng.random() < 0.6:
         return str(rng.choice(GO_HOME[split]))

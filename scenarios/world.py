@@ -26,6 +26,7 @@ from scenarios.layout import (  # noqa: E402
     PALETTE,
     Layout,
 )
+from scenarios.registry import get  # noqa: E402
 from scenarios.subgoals import AGENT, Subgoal  # noqa: E402
 
 TIMESTEP = 0.01
@@ -159,6 +160,11 @@ def agent_pos(state: np.ndarray) -> np.ndarray:
     return state[..., 0:2]
 
 
+def agent_vel(state: np.ndarray) -> np.ndarray:
+    """(..., 2) agent velocity from (..., S) states."""
+    return state[..., 2:4]
+
+
 def with_agent_velocity(state: np.ndarray, v: np.ndarray) -> np.ndarray:
     """A copy of the (S,) `state` with the agent's velocity set to `v` (2,)."""
     out = np.array(state, dtype=float)
@@ -270,7 +276,8 @@ class World:
         vel = data.qvel.reshape(-1, 2)
         return self.state_from(pos, vel)
 
-    def _write(self, data: mujoco.MjData, state: np.ndarray) -> None:
+    def write_state(self, data: mujoco.MjData, state: np.ndarray) -> None:
+        """Write the (S,) `state` into `data` (this world's model), positions and velocities."""
         dyn = np.asarray(state[: self.spec.n_dynamic], float).reshape(-1, 4)
         data.qpos[:] = dyn[:, 0:2].reshape(-1)
         data.qvel[:] = dyn[:, 2:4].reshape(-1)
@@ -283,7 +290,7 @@ class World:
         if state.shape != (self.spec.dim,):
             raise ValueError(f"state has shape {state.shape}; this scene needs ({self.spec.dim},)")
         self.data.time = 0.0
-        self._write(self.data, state)
+        self.write_state(self.data, state)
 
     def step(self, action: np.ndarray) -> np.ndarray:
         """Apply `action` in [-1, 1]^2 for one control step (FRAME_SKIP physics steps)."""
@@ -346,7 +353,7 @@ class World:
     def _settled(self, pos: np.ndarray) -> np.ndarray:
         # Pass the pose through MuJoCo so that what the goal shows is a physical scene.
         s = self.state_from(pos, np.zeros_like(pos))
-        self._write(self._scratch, s)
+        self.write_state(self._scratch, s)
         return self._read(self._scratch)
 
     # --- pixels ---------------------------------------------------------------------------
@@ -360,7 +367,7 @@ class World:
         renderer = self._renderers[key]
         data = self.data
         if state is not None:
-            self._write(self._scratch, np.asarray(state, float))
+            self.write_state(self._scratch, np.asarray(state, float))
             data = self._scratch
         renderer.update_scene(data, camera="top")
         return renderer.render().copy()
@@ -373,8 +380,6 @@ class World:
 
 def world_for(scenario: str, seed: int) -> World:
     """Compile the registered scenario `scenario` at `seed`."""
-    from scenarios.registry import get
-
     return World(get(scenario).layout(seed))
 
 

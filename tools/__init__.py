@@ -1,4 +1,7 @@
-"""Functions the LLM may call. Their docstrings are what the LLM reads.
+"""The agent's hands: describe and measure the scene, imagine an outcome, act toward a
+subgoal, check a predicate. The graph's nodes use the typed modules (`tools.scene`,
+`tools.imagination`, `tools.acting`); this module wraps the same code as functions the LLM
+may call, whose docstrings are what the LLM reads.
 
 Each takes a `ToolContext` first (the live scene and the world model, never shown to the
 LLM), then typed arguments. `TOOLS` is the explicit list; `schemas()` gives their JSON
@@ -10,21 +13,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
-
-from scenarios import World
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
+from scenarios.world import World
+from tools.acting import act
+from tools.imagination import WorldModelImaginer
+from tools.models import ModelShelf
 from tools.registry import Tool, tool
+from tools.scene import describe, positions
+from worldmodel.planning import Planner
 
 
 @dataclass
 class ToolContext:
-    """The live scene the tools act on, and the world model that imagines and plans."""
+    """The live scene the tools act on, and the world models that imagine and plan."""
 
     world: World
-    model: Any = None  # worldmodel.WorldModel; None when no world model is loaded
-    planner: Any = None  # a worldmodel planner for plan_to
+    models: ModelShelf | None = None
+    """None when no world model is loaded"""
+    planner: Planner | None = None
+    """the planner plan_to acts with"""
 
 
 def _subgoal(ctx: ToolContext, skill: str, object: str, target: str) -> Subgoal:
@@ -35,25 +43,18 @@ def _subgoal(ctx: ToolContext, skill: str, object: str, target: str) -> Subgoal:
     return s
 
 
-def _need_model(ctx: ToolContext) -> None:
-    if ctx.model is None:
+def _need_model(ctx: ToolContext) -> ModelShelf:
+    if ctx.models is None:
         raise ValueError("no world model is loaded for this scene; train one with "
                          "`wmagent train SCENARIO` or use a scenario with a shipped model")
-
-
-def _positions(world: World, state: np.ndarray) -> dict[str, list[float]]:
-    pos = {"agent": [round(float(x), 3) for x in state[0:2]]}
-    for i, b in enumerate(world.layout.blocks):
-        pos[b.name] = [round(float(x), 3) for x in state[4 + 4 * i: 6 + 4 * i]]
-    return pos
+    return ctx.models
 
 
 @tool
 def describe_scene(ctx: ToolContext) -> str:
     """Describe the scene as it is now: the agent, every block, pad and zone with its
     position (metres, north is +y), room and colour, and the doorways between rooms."""
-    world = ctx.world
-    return SceneDescription.from_layout(world.layout, world.state()).to_text()
+    return describe(ctx.world).to_text()
 
 
 @tool
@@ -63,7 +64,7 @@ def check(ctx: ToolContext, skill: Literal["go", "push"], object: str, target: s
     s = _subgoal(ctx, skill, object, target)
     world = ctx.world
     return {"subgoal": s.text(), "holds": world.holds(s),
-            "positions": _positions(world, world.state())}
+            "positions": positions(world, world.state())}
 
 
 @tool
@@ -71,16 +72,13 @@ def imagine(ctx: ToolContext, skill: Literal["go", "push"], object: str, target:
     """Imagine, with the world model and without touching the real scene, what happens if the
     agent plans for this subgoal: where the agent and the blocks are predicted to end up, and
     whether the subgoal is predicted to hold."""
-    _need_model(ctx)
-    from worldmodel import imagine as wm_imagine
-
+    models = _need_model(ctx)
     s = _subgoal(ctx, skill, object, target)
     world = ctx.world
-    result = wm_imagine(ctx.model, world.state(), s, world)
-    predicted = np.asarray(result.final_state)
-    return {"subgoal": s.text(), "predicted_holds": bool(world.holds(s, predicted)),
-            "predicted_positions": _positions(world, predicted),
-            "positions_now": _positions(world, world.state()), "steps": int(len(result.actions))}
+    im = WorldModelImaginer(models).imagine(world, world.state(), s)
+    predicted = positions(world, im.predicted_state) if im.predicted_state else None
+    return {"subgoal": s.text(), "predicted_holds": im.ok, "predicted_positions": predicted,
+            "positions_now": positions(world, world.state()), "steps": im.steps}
 
 
 @tool
@@ -89,14 +87,12 @@ def plan_to(ctx: ToolContext, skill: Literal["go", "push"], object: str, target:
     """Plan with the world model and act in the real scene until the subgoal holds or
     max_steps control steps (0.1 s each) have passed. Returns whether it was reached."""
     _need_model(ctx)
-    from worldmodel.mpc import run_subgoal
-
     if ctx.planner is None:
         raise ValueError("no planner in the tool context")
     s = _subgoal(ctx, skill, object, target)
-    result = run_subgoal(ctx.world, s, ctx.planner, max_steps)
+    result = act(ctx.world, s, ctx.planner, max_steps)
     return {"subgoal": s.text(), "reached": bool(result.success), "steps": int(result.steps),
-            "reason": result.reason, "positions": _positions(ctx.world, ctx.world.state())}
+            "reason": result.reason, "positions": positions(ctx.world, ctx.world.state())}
 
 
 TOOLS: list[Tool] = [describe_scene, imagine, plan_to, check]

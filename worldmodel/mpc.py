@@ -24,10 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS
 from scenarios.subgoals import Subgoal
-from scenarios.world import World, agent_pos, block_pos
+from scenarios.world import World, agent_pos, block_pos, world_for
+from worldmodel.checkpoint import load, load_packaged
+from worldmodel.planning import Planner, make_planner
 
 WAYPOINT_TOL = 0.08
 BEHIND_TOL = 0.05
@@ -48,7 +51,7 @@ class StepInfo:
 
     decision: int  # index of the decision
     step: int  # control steps executed so far
-    energy: float  # the chosen plan's energy
+    energy: float | None  # the chosen plan's energy (None: a controller without one)
     decision_ms: float  # planner wall time
     goal_index: int  # which of the subgoal's goal states was aimed at
     n_goals: int
@@ -111,7 +114,7 @@ class GoalSchedule:
         return goals, self.index
 
 
-def run_subgoal(world: World, subgoal: Subgoal, planner, max_steps: int,
+def run_subgoal(world: World, subgoal: Subgoal, planner: Planner, max_steps: int,
                 on_step: Callable[[StepInfo], None] | None = None,
                 record_frames: int = 0, execute: int = 1) -> SubgoalResult:
     """Pursue `subgoal` in `world` from its current state until its predicate holds or
@@ -176,12 +179,6 @@ def plan_episode(scenario: str, subgoal: str, seed: int, planner: str = "cem",
                  obs: str = "state", checkpoint: Path | None = None, max_steps: int = 300,
                  video: Path | None = None) -> SubgoalResult:
     """What `wmagent plan` does: one subgoal in a seeded scene, optionally filmed."""
-    import torch
-
-    from scenarios import world_for
-    from worldmodel.checkpoint import load, load_packaged
-    from worldmodel.planning import make_planner
-
     torch.set_num_threads(1)  # measured: more threads make each decision far slower here
     world = world_for(scenario, seed)
     goal = Subgoal.parse(subgoal)

@@ -20,14 +20,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import mujoco
 import numpy as np
 import torch
 from mujoco import rollout as mj_rollout
 
-from scenarios.world import with_agent_velocity
+from scenarios.world import FRAME_SKIP, with_agent_velocity
 from worldmodel.model import WorldModel
 
 # (N, H, D) predicted embeddings, (K, D) embeddings of the goal -> (N,)
@@ -254,8 +254,6 @@ class SimulatorPlanner(SamplingPlanner):
         # is what measured best for it (100% on push); the learned planners do better with
         # free actions.
         super().__init__(config or PlannerConfig(hold=True))
-        from scenarios.world import FRAME_SKIP
-
         self.world, self.chunk, self.frame_skip = world, chunk, FRAME_SKIP
         self.update = update
         self._data = mujoco.MjData(world.model)
@@ -267,7 +265,7 @@ class SimulatorPlanner(SamplingPlanner):
 
     def _prepare(self, state, goal_state):
         w = self.world
-        w._write(self._data, state)
+        w.write_state(self._data, state)
         spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
         self._x0 = np.empty(mujoco.mj_stateSize(w.model, spec))
         mujoco.mj_getState(w.model, self._data, self._x0, spec)
@@ -289,8 +287,22 @@ class SimulatorPlanner(SamplingPlanner):
 Kind = Literal["cem", "mppi", "sim"]
 
 
+class Planner(Protocol):
+    """What the MPC loop needs of a planner: one decision per call, a warm start to shift."""
+
+    def reset(self) -> None:
+        """Forget the warm start (a new subgoal, or a new goal state)."""
+
+    def plan(self, state: np.ndarray, goal_state: np.ndarray) -> Decision:
+        """The best action chunks from the (S,) `state` toward the (S,) `goal_state`."""
+        ...
+
+    def shift(self, chunks: int = 1) -> None:
+        """Advance the warm start by `chunks` executed chunks."""
+
+
 def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
-                 config: PlannerConfig | None = None, energy: Energy | None = None):
+                 config: PlannerConfig | None = None, energy: Energy | None = None) -> Planner:
     """Build a planner. `cem`/`mppi` need `model` (and `world` for a pixel model, to render
     observations); `sim` needs `world`. `energy` overrides the model's energy."""
     if kind in ("cem", "mppi"):

@@ -25,6 +25,8 @@ import torch
 import torch._dynamo  # noqa: F401  (see below)
 import torch.nn.functional as F
 
+from scenarios.collect import CollectConfig, collect, load
+from scenarios.world import world_for
 from worldmodel import checkpoint
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import Episodes
@@ -129,8 +131,6 @@ def load_episodes(mc: ModelConfig, tc: TrainConfig, data: Path | None, out: Path
 
     Collection is seeded, so the same settings always give the same episodes.
     """
-    from scenarios.collect import CollectConfig, collect, load
-
     data = out / "data" if data is None else Path(data)
     if not (data / "dataset.json").exists() or _unfinished(data):
         collect(CollectConfig(mc.scenario, tc.episodes, steps=tc.episode_steps, seed=tc.seed,
@@ -153,13 +153,13 @@ def _unfinished(data: Path) -> bool:
 
 def model_config_for(scenario: str, obs: str, objective: str, **overrides) -> ModelConfig:
     """A model config whose state sizes come from the scenario's StateSpec."""
-    from scenarios import world_for
-
     spec = world_for(scenario, 0).spec
     return ModelConfig(scenario=scenario, obs=obs, objective=objective, state_dim=spec.dim,
                        n_dynamic=spec.n_dynamic, **overrides)
 
 
+# One function on purpose: it reads top to bottom as the recipe (data, model, optimiser, the
+# loop, checkpoints), and the order of its seeded draws is what makes a run reproducible.
 def train(mc: ModelConfig, tc: TrainConfig, out: str | os.PathLike, data: Path | None = None,
           name: str = "model", resume: bool = False, command: str = "",
           progress: Callable[[int, dict], None] | None = None) -> dict:

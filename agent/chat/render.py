@@ -20,6 +20,7 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
+from agent.graph import events as ev
 from agent.runs.records import EpisodeRecord
 from scenarios.layout import Layout
 from scenarios.scene import SceneDescription
@@ -31,8 +32,8 @@ def subgoal_text(s: dict | Subgoal) -> str:
 
 
 def plan_table(plan: list[dict] | list[Subgoal], title: str = "plan",
-               predicted: dict[int, dict] | None = None) -> Table:
-    """The plan as a table; with `predicted` (index -> imagined result), a column for it."""
+               predicted: dict[int, bool] | None = None) -> Table:
+    """The plan as a table; with `predicted` (index -> reached in imagination), a column."""
     table = Table("#", "skill", "object", "target", title=title, title_justify="left")
     if predicted:
         table.add_column("imagined")
@@ -135,10 +136,10 @@ def summary_table(record: EpisodeRecord) -> Table:
     return table
 
 
-def _verdict(r: dict | None) -> str:
-    if r is None:
+def _verdict(ok: bool | None) -> str:
+    if ok is None:
         return "-"
-    return "reached" if r.get("ok") else "not reached"
+    return "reached" if ok else "not reached"
 
 
 class EventRenderer:
@@ -152,7 +153,8 @@ class EventRenderer:
         self.live = console.is_terminal if live is None else live
         self.log_every = log_every
         self.steps_for = steps_for
-        self.predicted: dict[int, dict] = {}
+        self.predicted: dict[int, bool] = {}
+        """subgoal index -> whether imagination predicted it reached"""
         self._status: Status | None = None
         self._progress: Progress | None = None
         self._task = None
@@ -162,8 +164,8 @@ class EventRenderer:
         self._running: int | None = None  # index of the subgoal being shown
 
     # --- the callback ---------------------------------------------------------------------
-    def __call__(self, event: dict) -> None:
-        handler = getattr(self, "_on_" + event["type"], None)
+    def __call__(self, event: ev.Event) -> None:
+        handler = getattr(self, "_on_" + event.kind, None)
         if handler is not None:
             handler(event)
 
@@ -173,36 +175,34 @@ class EventRenderer:
         self._stop_progress()
 
     # --- events ---------------------------------------------------------------------------
-    def _on_perceived(self, event: dict) -> None:
+    def _on_perceived(self, event: ev.Perceived) -> None:
         self._spin("the LLM is decomposing the goal")
 
-    def _on_question(self, event: dict) -> None:
+    def _on_question(self, event: ev.Question) -> None:
         self.close()
-        self.console.print(f"[bold]agent asks:[/] {escape(event['question'])}")
+        self.console.print(f"[bold]agent asks:[/] {escape(event.question)}")
 
-    def _on_plan(self, event: dict) -> None:
+    def _on_plan(self, event: ev.PlanMade) -> None:
         self.close()
-        if event.get("revised"):
+        if event.revised:
             self.predicted.clear()
-        self.console.print(plan_table(event["plan"], "revised plan" if event.get("revised")
-                                      else "plan"))
-        for p in event.get("problems") or []:
+        self.console.print(plan_table(event.plan, "revised plan" if event.revised else "plan"))
+        for p in event.problems:
             self.console.print(f"  note: {escape(p)}")
         self._spin("checking the plan")
 
-    def _on_imagined(self, event: dict) -> None:
-        self.predicted[event["index"]] = event
-        head = f"  imagined {event['index'] + 1}: {escape(subgoal_text(event['subgoal']))} ->"
-        if event.get("ok"):
+    def _on_imagined(self, event: ev.Imagined) -> None:
+        self.predicted[event.index] = event.ok
+        head = f"  imagined {event.index + 1}: {escape(subgoal_text(event.subgoal))} ->"
+        if event.ok:
             self.console.print(f"{head} reached")
         else:
-            self.console.print(f"{head} [bold]not reached[/]: "
-                               f"{escape(str(event.get('reason', '')))}")
+            self.console.print(f"{head} [bold]not reached[/]: {escape(event.reason)}")
 
-    def _on_subgoal_started(self, event: dict) -> None:
-        s = Subgoal.model_validate(event["subgoal"])
-        attempt = f" (attempt {event['attempt']})" if event.get("attempt", 1) > 1 else ""
-        self._start_progress(event["index"], f"{event['index'] + 1}. {s.text()}{attempt}",
+    def _on_subgoal_started(self, event: ev.SubgoalStarted) -> None:
+        s = Subgoal.model_validate(event.subgoal)
+        attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+        self._start_progress(event.index, f"{event.index + 1}. {s.text()}{attempt}",
                              self.steps_for(s) if self.steps_for else None)
 
     def _start_progress(self, index: int, title: str, total: int | None) -> None:
@@ -218,13 +218,13 @@ class EventRenderer:
             self._task = self._progress.add_task("", total=total, info="")
             self._progress.start()
 
-    def _on_mpc_step(self, event: dict) -> None:
-        if self._running != event["index"]:  # a resumed run continues a subgoal
-            self._start_progress(event["index"], f"{event['index'] + 1}. (continued)", None)
+    def _on_mpc_step(self, event: ev.MpcStep) -> None:
+        if self._running != event.index:  # a resumed run continues a subgoal
+            self._start_progress(event.index, f"{event.index + 1}. (continued)", None)
         if self._first_step < 0:
-            self._first_step = event["step"] - 1
-        done = event["step"] - self._first_step
-        energy = event.get("energy")
+            self._first_step = event.step - 1
+        done = event.step - self._first_step
+        energy = event.energy
         if energy is not None and self._first_energy is None:
             self._first_energy = energy
         info = f"step {done}"
@@ -232,8 +232,8 @@ class EventRenderer:
             info += f" energy {energy:.3f}"
             if self._first_energy is not None and energy < self._first_energy:
                 info += " falling"
-        if event.get("decision_ms") is not None:
-            ms = event["decision_ms"]
+        if event.decision_ms is not None:
+            ms = event.decision_ms
             info += f" {ms:.0f} ms" if ms >= 10 else f" {ms:.1f} ms"
         if self._progress is not None:
             self._progress.update(self._task, completed=done, info=info)
@@ -241,27 +241,27 @@ class EventRenderer:
             self._last_logged = done
             self.console.print(f"  ... {info}")
 
-    def _on_subgoal_done(self, event: dict) -> None:
+    def _on_subgoal_done(self, event: ev.SubgoalDone) -> None:
         self._stop_progress()
         self._running = None
-        if event["success"]:
-            line = f"  done in {event['steps']} steps"
+        if event.success:
+            line = f"  done in {event.steps} steps"
         else:
-            line = f"  FAILED after {event['steps']} steps"
-        predicted = self.predicted.get(event["index"])
+            line = f"  FAILED after {event.steps} steps"
+        predicted = self.predicted.get(event.index)
         if predicted is not None:
-            line += (", as imagined" if predicted.get("ok") == event["success"]
+            line += (", as imagined" if predicted == event.success
                      else f", though imagined {_verdict(predicted)}")
-        if not event["success"] and event.get("reason"):
-            line += f": {event['reason']}"
+        if not event.success and event.reason:
+            line += f": {event.reason}"
         self.console.print(escape(line))
 
-    def _on_revision(self, event: dict) -> None:
+    def _on_revision(self, event: ev.Revision) -> None:
         self.close()
-        self.console.print(f"[bold]revising the plan:[/] {escape(event['reason'])}")
+        self.console.print(f"[bold]revising the plan:[/] {escape(event.reason)}")
         self._spin("the LLM is revising the plan")
 
-    def _on_report(self, event: dict) -> None:
+    def _on_report(self, event: ev.Report) -> None:
         self.close()
 
     # --- live helpers ---------------------------------------------------------------------

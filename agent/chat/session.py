@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,13 +32,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.api import Agent
-from agent.chat.store import ChatSession, ChatStore
-from agent.graph.builder import Decomposer
-from agent.runs.records import EpisodeRecord
 from agent.chat.render import EventRenderer, plan_table, scene_view, summary_table
-from scenarios import World, get
+from agent.chat.store import ChatSession, ChatStore
+from agent.graph import events as ev
+from agent.graph.contracts import Decomposer
+from agent.kinds.registry import make_agent
+from agent.llm.base import LLMError
+from agent.runs.records import EpisodeRecord
+from scenarios.registry import get
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
+from scenarios.world import World
+from tools.imagination import Imagination
+from tools.scene import describe, mover_pos
 
 log = logging.getLogger("wmagent.chat")
 
@@ -57,11 +64,10 @@ class LLMInfo(Protocol):
         ...
 
 
-ImagineFn = Callable[[World, np.ndarray, Subgoal], dict]
+ImagineFn = Callable[[World, np.ndarray, Subgoal], Imagination]
 """`imagine(world, state, subgoal)`: predict, without moving `world`, what planning for
-`subgoal` from `state` (S,) leads to. Returns at least {"ok": bool (the subgoal is predicted
-to hold), "reason": str (why not, in words), "predicted_state": list[float] (S,)}: the
-contract of `agent.graph.builder.Imaginer.check`, so an imaginer's bound `check` fits as it is."""
+`subgoal` from `state` (S,) leads to: the contract of `agent.graph.contracts.Imaginer`, so an
+imaginer's bound `imagine` fits as it is."""
 
 
 @dataclass
@@ -76,14 +82,14 @@ class ChatServices:
     decomposer: Decomposer | None = None
     """`/plan`, and `/imagine` with free text; default: the agent's own decomposer"""
     imagine: ImagineFn | None = None
-    """`/imagine`; default: the `check` method of the agent's imaginer"""
+    """`/imagine`; default: the `imagine` method of the agent's imaginer"""
 
     def __post_init__(self):
         res = self.agent.resources
         if self.decomposer is None:
             self.decomposer = res.decomposer
         if self.imagine is None and res.imaginer is not None:
-            self.imagine = res.imaginer.check
+            self.imagine = res.imaginer.imagine
         if self.llm is None:
             for candidate in (getattr(self.decomposer, "backend", None), self.decomposer):
                 if hasattr(candidate, "describe") and hasattr(candidate, "health"):
@@ -98,14 +104,8 @@ ServicesFactory = Callable[[str | None, Path | None], ChatServices]
 
 def default_services(llm: str | None, home: Path | None) -> ChatServices:
     """The hybrid agent (LLM decomposition, world-model imagination and MPC)."""
-    from agent.kinds.registry import make_agent
-
-    try:
-        agent = make_agent("hybrid", llm=llm, home=home)
-    except ModuleNotFoundError as e:
-        raise ValueError(f"the hybrid agent cannot be built here ({e}); install the LLM and "
-                         "world-model layers, or set WMAGENT_CHAT_FACTORY=module:function "
-                         "to a factory of agent.chat.session.ChatServices") from None
+    agent = make_agent("hybrid", llm=llm, home=home)
+    assert isinstance(agent, Agent)
     return ChatServices(agent)
 
 
@@ -318,7 +318,7 @@ class Chat:
             if line.startswith("/"):
                 return self.command(line)
             self.run_goal(line)
-        except _person_errors() as e:
+        except (ValueError, LLMError) as e:  # errors a person can act on: one line
             self.console.print(f"error: {escape(str(e))}")
         except Exception as e:  # a REPL outlives one failing command; the log has the trace
             log.exception("command %r failed", line)
@@ -370,8 +370,7 @@ class Chat:
         return self._world
 
     def scene(self) -> SceneDescription:
-        world = self.world()
-        return SceneDescription.from_layout(world.layout, world.state())
+        return describe(self.world())
 
     def note(self, role: str, text: str, thread_id: str | None = None) -> None:
         self.store.add_message(self.session.session_id, role, text, thread_id)
@@ -411,13 +410,13 @@ class Chat:
         renderer = EventRenderer(self.console, steps_for=self.agent.resources.budgets.steps_for)
         if self.agent.sim_state(thread) is not None:  # resuming: what was imagined before
             for r in self.agent.record(thread).imagination:
-                renderer.predicted[r["index"]] = r
+                renderer.predicted[r["index"]] = r["ok"]
         asked: list[str] = []
 
         def on_event(event: dict) -> None:
             self._stop.check()
-            if event["type"] == "question":
-                asked.append(event["question"])
+            if isinstance(event, ev.Question):
+                asked.append(event.question)
             renderer(event)
 
         def answer(question: str) -> str:
@@ -449,6 +448,11 @@ class Chat:
             raise
         finally:
             renderer.close()
+        return self._settle(thread, record)
+
+    def _settle(self, thread: str, record: EpisodeRecord | None) -> EpisodeRecord | None:
+        """After a run returned or was stopped: keep where the scene is, and report."""
+        s = self.session
         if record is None and self.agent.sim_state(thread) is None:
             s.active_thread = None
             self.store.save(s)
@@ -560,22 +564,21 @@ class Chat:
             for i, sg in enumerate(subgoals, 1):
                 with self.console.status(f"imagining: {sg.text()}..."):
                     r = imagine(world, state, sg)
-                who, idx = ("agent", 0) if sg.skill == "go" else (
-                    sg.object, 1 + world.layout.block_index(sg.object))
-                a = state[4 * idx: 4 * idx + 2]
+                who = "agent" if sg.skill == "go" else sg.object
+                a = mover_pos(world, sg, state)
                 where = f"{who} ({a[0]:+.2f}, {a[1]:+.2f}) -> "
-                if r.get("predicted_state") is not None:
-                    predicted = np.asarray(r["predicted_state"], float)
-                    b = predicted[4 * idx: 4 * idx + 2]
+                if r.predicted_state is not None:
+                    predicted = np.asarray(r.predicted_state, float)
+                    b = mover_pos(world, sg, predicted)
                     where += f"({b[0]:+.2f}, {b[1]:+.2f})"
                 else:  # an imaginer may predict nothing for a subgoal it rejects
                     predicted, where = None, where + "?"
-                verdict = "reached" if r["ok"] else "not reached"
-                if not r["ok"] and r.get("reason"):
-                    verdict += f": {r['reason']}"
+                verdict = "reached" if r.ok else "not reached"
+                if not r.ok and r.reason:
+                    verdict += f": {r.reason}"
                 table.add_row(str(i), escape(sg.text()), escape(verdict), escape(where))
                 verdicts.append(f"{sg.text()}: {verdict}")
-                if not r["ok"] or predicted is None:
+                if not r.ok or predicted is None:
                     break
                 state = predicted
         finally:
@@ -694,15 +697,6 @@ class Chat:
         self.resume_thread(info["thread_id"])
 
 
-def _person_errors() -> tuple[type[Exception], ...]:
-    """Errors a person can act on, shown as one line: bad input, and the LLM failing."""
-    try:
-        from agent.llm.base import LLMError
-    except ImportError:  # a build without the LLM layer
-        return (ValueError,)
-    return (ValueError, LLMError)
-
-
 def _seed(text: str) -> int:
     if not text.isdigit():
         raise ValueError(f"the seed must be a non-negative integer, not {text!r}")
@@ -723,8 +717,6 @@ def _find_run(agent: Agent, prefix: str) -> dict | None:
 def start(scenario: str, seed: int, llm: str | None, resume: str | None,
           home: Path | None = None) -> int:
     """Build the services, open the session and run the chat until the person leaves."""
-    import sys
-
     services = load_factory()(llm, home)
     home = services.agent.store.home
     handler = logging.FileHandler(home / "chat.log")

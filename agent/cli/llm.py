@@ -24,8 +24,8 @@ def decompose(
 ) -> int:
     """Turn an instruction into the scene's subgoals (or a question back to you)."""
     import scenarios
-    from agent.understand.decompose import decompose as run
     from agent.llm import make_backend
+    from agent.understand.decompose import decompose as run
     from scenarios.scene import SceneDescription
 
     scene = SceneDescription.from_layout(scenarios.world_for(scenarios.get(scenario).name,

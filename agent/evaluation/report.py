@@ -52,6 +52,7 @@ def _ci(low, high) -> str:
 
 
 def _markdown(summary: dict) -> str:
+    """The report as Markdown, section by section."""
     agents = summary["agents"]
     lines = [f"# Evaluation: suite `{summary['suite']}`", "",
              f"{summary['description']} ({summary['suite_episodes']} episodes, "
@@ -61,6 +62,12 @@ def _markdown(summary: dict) -> str:
     lines += ["## Components", "", "| agent | LLM | world model / controller |",
               "| --- | --- | --- |"]
     lines += [f"| {a} | {s['llm']} | {s['world_model']} |" for a, s in agents.items()]
+    return "\n".join(lines + _results(agents) + _breakdowns(agents) + _cost(agents)
+                     + _method())
+
+
+def _results(agents: dict) -> list[str]:
+    lines: list[str] = []
     lines += ["", "## Results", "",
               "Execution success is judged only by the scenario's predicates on the true "
               "MuJoCo state; planning success (decomposition exact match against the ground "
@@ -81,6 +88,11 @@ def _markdown(summary: dict) -> str:
             f"{_fmt(s['mean_seconds'], digits=2)} | {_fmt(s['mean_llm_calls'])} | "
             f"{_fmt(s['mean_tokens'], digits=0)} | {_fmt(s['decision_ms_median'], digits=2)} | "
             f"{s['errors']} |")
+    return lines
+
+
+def _breakdowns(agents: dict) -> list[str]:
+    lines: list[str] = []
     horizons = sorted({int(h) for s in agents.values() for h in s["by_horizon"]
                        if h != "None"})
     if horizons:
@@ -99,6 +111,11 @@ def _markdown(summary: dict) -> str:
         cells = [s["by_scenario"].get(sc) for sc in scenarios]
         lines.append(f"| {a} | " + " | ".join(
             f"{c['successes']}/{c['n']}" if c else "-" for c in cells) + " |")
+    return lines
+
+
+def _cost(agents: dict) -> list[str]:
+    lines: list[str] = []
     consistent = {a: s["paraphrase_consistency"] for a, s in agents.items()
                   if s["paraphrase_consistency"] is not None}
     if consistent:
@@ -113,6 +130,11 @@ def _markdown(summary: dict) -> str:
         lines.append(f"| {a} | {_fmt(s['seconds_per_success'], digits=2)} | "
                      f"{_fmt(s['tokens_per_success'], digits=0)} | "
                      f"{_fmt(s['mean_wall_seconds'], digits=2)} | {outcomes} |")
+    return lines
+
+
+def _method() -> list[str]:
+    lines: list[str] = []
     lines += ["", "## Method", "",
               "- Every agent ran the same episodes (scene seed, instruction, ground truth); "
               "built-in suites use held-out (`test` split) phrasings and re-sample any episode "
@@ -127,7 +149,7 @@ def _markdown(summary: dict) -> str:
               "![cost per success](cost_per_success.png)", "",
               "Files: `summary.json`, `summary.csv`, `by_horizon.csv`, `episodes.csv` (one row "
               "per episode; the full records are in `results.sqlite`).", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def _plots(summary: dict, out: Path) -> None:

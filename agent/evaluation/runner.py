@@ -25,6 +25,7 @@ from pathlib import Path
 
 from agent.evaluation.store import ResultStore, episode_columns, error_row, row_from_record
 from agent.evaluation.suites import Episode, Suite
+from agent.kinds.registry import KINDS, kind, make_agent
 
 RAY_MISSING = ("--ray needs Ray, which is not installed: pip install 'wmagent[ray]' "
                "(or pip install 'ray>=2.9')")
@@ -34,16 +35,14 @@ ATTEMPTS_AFTER_DEATH = 2
 second time it ran alone, so it is the one that kills its worker)"""
 
 
-def needs_ground_truth(kind: str) -> bool:
+def needs_ground_truth(name: str) -> bool:
     """Oracle agents are handed the ground-truth subgoals instead of decomposing."""
-    return kind.startswith("oracle-")
+    return kind(name).needs_ground_truth
 
 
-def default_factory(kind: str, llm: str | None, home: Path):
+def default_factory(name: str, llm: str | None, home: Path):
     """`agent.kinds.registry.make_agent`, the agents the CLI knows."""
-    from agent.kinds.registry import make_agent
-
-    return make_agent(kind, llm=llm, home=home)
+    return make_agent(name, llm=llm, home=home)
 
 
 @dataclass(frozen=True)
@@ -114,14 +113,12 @@ class SweepConfig:
     """run again the episodes whose stored row is an error"""
 
     def __post_init__(self):
-        from agent.kinds.registry import AGENTS
-
         if not self.agents:
             raise ValueError("name at least one agent, e.g. --agents hybrid,llm-only")
-        unknown = [a for a in self.agents if a not in AGENTS]
+        unknown = [a for a in self.agents if a not in KINDS]
         if unknown:
             raise ValueError(f"unknown agent(s) {', '.join(unknown)}; choose from: "
-                             f"{', '.join(AGENTS)}")
+                             f"{', '.join(KINDS)}")
         if len(set(self.agents)) != len(self.agents):
             raise ValueError(f"an agent is named twice in {', '.join(self.agents)}")
         if self.workers < 1:

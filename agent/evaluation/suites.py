@@ -131,8 +131,6 @@ def _mix(scenarios: tuple[str, ...], horizons: tuple[int, ...], n: int) -> list[
 
 def _paraphrase(n: int) -> list[Episode]:
     """`n` episodes: tasks from `horizon`-like mixes, each phrased PARAPHRASES ways."""
-    from scenarios.instructions import _clause, _sentence  # the generator's phrasing rules
-
     bases = _mix(("push", "sort", "pads", "rooms"), (2, 3), -(-n // PARAPHRASES))
     out = []
     for b, base in enumerate(bases):
@@ -143,8 +141,7 @@ def _paraphrase(n: int) -> list[Episode]:
         for _ in range(20 * PARAPHRASES):
             if len(said) == PARAPHRASES:
                 break
-            text = _sentence([_clause(layout, s, rng, "test") for s in base.subgoals or []],
-                             rng, "test")
+            text = instructions.phrase(layout, list(base.subgoals or []), rng, "test")
             if text not in said:
                 said.add(text)
                 out.append(base.model_copy(update={"instruction": text, "group": f"task-{b}"}))

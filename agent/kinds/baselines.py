@@ -16,13 +16,21 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agent.graph.builder import Budgets
+from agent.graph import events as ev
+from agent.graph.budgets import Budgets
+from agent.kinds.settings import AgentSettings
+from agent.llm import make_backend
+from agent.llm.base import LLMBackend
 from agent.runs.records import EpisodeRecord
 from agent.runs.store import RunStore
-from scenarios import World, get
-from scenarios.scene import SceneDescription
+from scenarios.registry import get
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
+from scenarios.video import write_video
+from scenarios.world import World, agent_vel
+from tools.acting import planner_for, planner_name, pursue_state
+from tools.models import ModelShelf
+from tools.scene import describe
 
 
 @dataclass
@@ -43,7 +51,7 @@ class LoopAgent:
 
     def run(self, scenario: str, instruction: str, seed: int = 0,
             subgoals: list[Subgoal | dict] | None = None, video: str | Path | None = None,
-            thread_id: str | None = None, on_event: Callable[[dict], None] | None = None,
+            thread_id: str | None = None, on_event: Callable[[ev.Event], None] | None = None,
             answer: Any = None) -> EpisodeRecord:
         get(scenario)
         if not subgoals:
@@ -63,7 +71,7 @@ class LoopAgent:
         seconds = time.perf_counter() - start
         self.store.append_trajectory(thread_id, 0, np.asarray(states))
         success = monitor.success(world.state())
-        emit({"type": "report", "status": "done" if success else "failed", "success": success})
+        emit(ev.Report("done" if success else "failed", success))
         rec = EpisodeRecord(
             agent=self.kind, scenario=scenario, seed=int(seed), instruction=instruction,
             thread_id=thread_id, status="done" if success else "failed",
@@ -73,8 +81,6 @@ class LoopAgent:
             llm=self.llm_name, world_model=self.world_model_name,
             **{k: v for k, v in stats.items() if k != "reason"})
         if video:
-            from scenarios.video import write_video
-
             rec.video = str(write_video([world.render(s, self.video_size) for s in states], video))
         world.close()
         self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, rec.status,
@@ -82,7 +88,7 @@ class LoopAgent:
         return rec
 
     def loop(self, world: World, instruction: str, gt: list[Subgoal], monitor: TaskMonitor,
-             states: list[np.ndarray], emit: Callable[[dict], None]) -> dict:
+             states: list[np.ndarray], emit: Callable[[ev.Event], None]) -> dict:
         raise NotImplementedError
 
 
@@ -106,7 +112,7 @@ LLM_ONLY_SYSTEM = (
 class LLMOnlyAgent(LoopAgent):
     """The pure-LLM planner: the LLM reads the scene as text and picks the force every chunk."""
 
-    backend: Any = None
+    backend: LLMBackend | None = None
     chunk: int = 20
     """control steps (2 s) each LLM answer is held for: with ~1.5 s per embedded LLM call,
     a shorter chunk makes one episode cost minutes"""
@@ -119,12 +125,13 @@ class LLMOnlyAgent(LoopAgent):
         # No "done" answer: a small model declares victory at once; the episode ends when the
         # task monitor sees the task done on the true state, or the budget runs out.
         while len(states) - 1 < budget and not monitor.success(world.state()):
-            scene = SceneDescription.from_layout(world.layout, world.state())
+            scene = describe(world)
             elapsed = len(states) - 1
+            v = agent_vel(states[-1])
             messages = [
                 {"role": "system", "content": LLM_ONLY_SYSTEM},
                 {"role": "user", "content": f"{scene.to_text()}\nAgent velocity: "
-                 f"({states[-1][2]:.2f}, {states[-1][3]:.2f}) m/s. Time used: {elapsed / 10:.0f}"
+                 f"({v[0]:.2f}, {v[1]:.2f}) m/s. Time used: {elapsed / 10:.0f}"
                  f" of {budget / 10:.0f} s.\nInstruction: {instruction}"},
             ]
             move, usage = self.backend.complete(messages, Move)
@@ -135,7 +142,41 @@ class LLMOnlyAgent(LoopAgent):
             for _ in range(min(self.chunk, budget - elapsed)):
                 states.append(world.step(np.array([move.dx, move.dy])))
                 monitor.update(states[-1])
-                emit({"type": "mpc_step", "step": len(states) - 1, "index": monitor.done,
-                      "energy": None, "decision_ms": 1000 * usage.seconds})
+                emit(ev.MpcStep(len(states) - 1, monitor.done, None, 1000 * usage.seconds))
         return {"llm_calls": calls, "prompt_tokens": prompt, "completion_tokens": completion,
                 "llm_seconds": llm_seconds, "reason": reason}
+
+
+@dataclass
+class WMOnlyAgent(LoopAgent):
+    """No decomposition: the world model plans straight to the final goal state (the scene
+    with every ground-truth subgoal achieved), as one goal."""
+
+    planner: str = "cem"
+    models: ModelShelf = field(default_factory=ModelShelf)
+
+    def loop(self, world, instruction, gt, monitor: TaskMonitor, states, emit) -> dict:
+        goal = world.state()
+        for s in gt:
+            goal = world.goal_states(s, goal)[-1]
+        budget = self.step_budget(gt)
+
+        def on_state(state: np.ndarray) -> None:
+            states.append(state)
+            monitor.update(state)
+
+        ms = pursue_state(world, planner_for(self.planner, self.models, world), goal, budget,
+                          monitor.success, on_state, lambda info: emit(ev.MpcStep(
+                              len(states) - 1, monitor.done, info.energy, info.decision_ms)))
+        return {"decision_ms_median": float(np.median(ms)) if ms else None,
+                "reason": f"step budget ({budget}) exhausted"}
+
+
+def build_baseline(kind: str, s: AgentSettings, store: RunStore) -> LoopAgent:
+    """`llm-only` (the LLM picks the force) or `wm-only` (the world model alone)."""
+    if kind == "llm-only":
+        backend = make_backend(s.llm)
+        return LLMOnlyAgent(kind, s.budgets, store, llm_name=backend.describe(),
+                            backend=backend)
+    return WMOnlyAgent(kind, s.budgets, store, world_model_name=planner_name(s.planner, s.obs),
+                       planner=s.planner, models=ModelShelf(s.obs))

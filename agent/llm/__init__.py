@@ -5,14 +5,16 @@
   grammar-constrained; the default when no server is configured.
 - `ScriptedBackend`: replays queued answers, for unit tests.
 
-`make_backend(None | "embedded" | URL | LLMSettings)` picks one.
+`make_backend(None | "embedded" | URL | "scripted:FILE" | LLMSettings)` picks one.
+Training the planner's adapter lives apart, in `agent.llm.training`.
 """
 
+from agent.llm.backends import make_backend
 from agent.llm.base import InvalidAnswer, LLMBackend, LLMError, Usage
 from agent.llm.embedded import EmbeddedBackend
 from agent.llm.openai import OpenAIBackend
 from agent.llm.scripted import ScriptedBackend
-from agent.llm.settings import LLMSettings, make_backend
+from agent.llm.settings import LLMSettings
 
 __all__ = ["EmbeddedBackend", "InvalidAnswer", "LLMBackend", "LLMError", "LLMSettings",
            "OpenAIBackend", "ScriptedBackend", "Usage", "make_backend"]

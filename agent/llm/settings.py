@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from agent.llm.model import ADAPTER_DIR, PACKAGED
@@ -51,23 +51,3 @@ class LLMSettings:
         return cls(url=os.environ.get("WMAGENT_LLM_URL") or None,
                    model=os.environ.get("WMAGENT_LLM_MODEL") or None,
                    api_key=os.environ.get("WMAGENT_LLM_API_KEY") or None)
-
-
-def make_backend(spec: str | LLMSettings | None = None):
-    """A backend from a spec: None (the environment), 'embedded', a URL, or LLMSettings."""
-    from agent.llm.embedded import EmbeddedBackend
-    from agent.llm.openai import OpenAIBackend
-
-    if spec is None:
-        spec = LLMSettings.from_env()
-    elif isinstance(spec, str):
-        if spec == "embedded":
-            spec = replace(LLMSettings.from_env(), url=None)
-        elif spec.startswith(("http://", "https://")):
-            spec = replace(LLMSettings.from_env(), url=spec)
-        else:
-            raise ValueError(f"unknown LLM backend {spec!r}: use 'embedded' or a server URL "
-                             "such as http://127.0.0.1:8000/v1")
-    if not isinstance(spec, LLMSettings):
-        raise TypeError(f"make_backend takes None, a str or LLMSettings, not {type(spec).__name__}")
-    return OpenAIBackend(spec) if spec.url else EmbeddedBackend(spec)

@@ -18,11 +18,12 @@ from fakes import FakeUsage, QueuedDecomposer
 
 from agent.api import Agent
 from agent.chat.session import ChatServices
-from agent.kinds.oracles import ScriptedExecutor
-from agent.graph.builder import Resources
+from agent.graph.contracts import Resources
 from agent.runs.store import RunStore
 from scenarios import World
 from scenarios.skills import run_skill
+from tools.acting import ScriptedExecutor
+from tools.imagination import Imagination
 
 
 class FileDecomposer(QueuedDecomposer):
@@ -64,13 +65,13 @@ class SlowExecutor(ScriptedExecutor):
 class SkillImaginer:
     """Predicts by running the scripted skill in a copy of the scene (tests only)."""
 
-    def check(self, world: World, state: np.ndarray, subgoal) -> dict:
+    def imagine(self, world: World, state: np.ndarray, subgoal) -> Imagination:
         copy = World(world.layout)
         copy.set_state(np.asarray(state))
         ok, states, _ = run_skill(copy, subgoal, max_steps=150)
         copy.close()
-        return {"ok": bool(ok), "reason": "" if ok else "the skill ran out of steps",
-                "predicted_state": states[-1].tolist()}
+        return Imagination(bool(ok), "" if ok else "the skill ran out of steps",
+                           states[-1].tolist(), len(states) - 1)
 
 
 def services(llm, home) -> ChatServices:

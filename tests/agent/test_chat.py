@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from agent.chat.render import EventRenderer
 from agent.chat.session import Chat, ChatServices, load_factory
 from agent.chat.store import ChatStore
-from agent.chat.render import EventRenderer
+from agent.graph import events as ev
 from scenarios import Subgoal, world_for
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -183,14 +184,13 @@ def test_renderer_without_a_terminal_prints_progress_lines():
     out = io.StringIO()
     r = EventRenderer(Console(file=out, width=80, color_system=None), log_every=10)
     sub = PUSH_RED[0]
-    r({"type": "subgoal_started", "index": 0, "subgoal": sub, "attempt": 1})
+    r(ev.SubgoalStarted(0, sub, 1))
     for t in range(1, 26):
-        r({"type": "mpc_step", "step": t, "index": 0, "energy": 1.0 / t, "decision_ms": 20.0})
-    r({"type": "subgoal_done", "index": 0, "subgoal": sub, "success": False, "steps": 25,
-       "reason": "not reached within 25 steps"})
-    r({"type": "imagined", "index": 1, "subgoal": sub, "ok": True, "predicted_state": []})
-    r({"type": "subgoal_started", "index": 1, "subgoal": sub, "attempt": 2})
-    r({"type": "subgoal_done", "index": 1, "subgoal": sub, "success": True, "steps": 3})
+        r(ev.MpcStep(t, 0, 1.0 / t, 20.0))
+    r(ev.SubgoalDone(0, sub, False, 25, reason="not reached within 25 steps"))
+    r(ev.Imagined(1, sub, 0, True, "", [], 0))
+    r(ev.SubgoalStarted(1, sub, 2))
+    r(ev.SubgoalDone(1, sub, True, 3))
     assert out.getvalue().splitlines() == [
         "1. push the red block into the red zone",
         "  ... step 10 energy 0.100 falling 20 ms",
@@ -219,5 +219,5 @@ def test_services_default_to_the_agents_own_parts(tmp_path):
     s = services(f"scripted:{path}", tmp_path)
     assert s.decomposer is s.agent.resources.decomposer
     assert s.llm is s.decomposer  # it describes itself
-    assert s.imagine == s.agent.resources.imaginer.check
+    assert s.imagine == s.agent.resources.imaginer.imagine
     assert isinstance(s, ChatServices)

@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from agent.understand.decompose import absent_names, coverage_problems, decompose, plan_schema, revise
 from agent.llm import InvalidAnswer, ScriptedBackend, Usage
+from agent.understand.decompose import (
+    absent_names,
+    coverage_problems,
+    decompose,
+    plan_schema,
+    revise,
+)
 from scenarios import world_for
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Plan, Subgoal

@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 
 from agent.api import Agent
-from agent.kinds.oracles import ScriptedExecutor
-from agent.graph.builder import Budgets, Resources
+from agent.graph.budgets import Budgets
+from agent.graph.contracts import Resources
 from agent.runs.store import RunStore
 from scenarios import world_for
+from tools.acting import ScriptedExecutor
+from tools.imagination import Imagination
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes import QueuedDecomposer  # noqa: E402
@@ -44,7 +46,7 @@ def test_plan_executed_and_judged_on_the_true_state(tmp_path):
     assert rec.success and rec.status == "done" and rec.plan_exact
     assert rec.subgoals_done == 3 and [o.success for o in rec.outcomes] == [True] * 3
     assert rec.steps == len(agent.store.trajectory(rec.thread_id)) - 1
-    kinds = [e["type"] for e in events]
+    kinds = [e.kind for e in events]
     assert kinds[:3] == ["perceived", "plan", "subgoal_started"]
     assert kinds.count("subgoal_done") == 3 and kinds[-1] == "report"
     assert rec.prompt_tokens == 100 and rec.llm_calls == 1
@@ -135,11 +137,11 @@ class PessimisticImaginer:
     def __init__(self):
         self.checked = []
 
-    def check(self, world, state, subgoal):
+    def imagine(self, world, state, subgoal):
         self.checked.append(subgoal.text())
         ok = subgoal.skill == "go"
-        return {"ok": ok, "reason": "" if ok else "the block is predicted to stay put",
-                "predicted_state": list(map(float, state))}
+        return Imagination(ok, "" if ok else "the block is predicted to stay put",
+                           list(map(float, state)))
 
 
 def test_imagined_failure_is_sent_back_once_then_acted_on(tmp_path):
@@ -155,7 +157,7 @@ def test_imagined_failure_is_sent_back_once_then_acted_on(tmp_path):
     assert "predicted to stay put" in dec.calls[1][1]
     # The LLM kept the subgoal: it is tried for real, and the veto cost no revision.
     assert rec.success and rec.revisions == 0
-    assert [e["ok"] for e in events if e["type"] == "imagined"] == [False, False]
+    assert [e.ok for e in events if e.kind == "imagined"] == [False, False]
     assert len(rec.imagination) == 2
 
 
@@ -190,13 +192,13 @@ def test_a_block_knocked_out_of_its_zone_is_pushed_back(tmp_path, restores):
                   store=RunStore(tmp_path))
     events = []
     rec = agent.run("sort", "sort the blocks", seed=1, subgoals=plan, on_event=events.append)
-    revised = [e for e in events if e["type"] == "plan" and e.get("revised")]
+    revised = [e for e in events if e.kind == "plan" and e.revised]
     if restores == 0:
         assert not rec.success and rec.reason == "a pushed block left its zone"
         assert not revised
     else:
         assert rec.success and rec.plan_exact  # judged on the first plan, the LLM's
-        assert revised and "knocked out of its zone" in revised[0]["reason"]
+        assert revised and "knocked out of its zone" in revised[0].reason
         pushed = [o.subgoal.object for o in rec.outcomes]  # the knocked block goes back next
         assert pushed[:3] == [plan[0]["object"], plan[1]["object"], plan[0]["object"]]
 
@@ -211,10 +213,10 @@ def test_a_revision_may_not_add_work_nobody_asked_for(tmp_path):
                        revisions=2)
     events = []
     rec = agent.run("pads", "go", seed=0, on_event=events.append)
-    revised = [e for e in events if e["type"] == "plan" and e.get("revised")]
+    revised = [e for e in events if e.kind == "plan" and e.revised]
     assert len(revised) == 2 and rec.revisions == 2
     for e in revised:  # the invented pad is dropped; the work left is kept
-        assert e["plan"] == plan and other.name in e["reason"]
+        assert e.plan == plan and other.name in e.reason
     assert {o.subgoal.target for o in rec.outcomes} == {far.name}
 
 
@@ -225,6 +227,6 @@ def test_a_veto_revision_that_loses_work_is_not_taken(tmp_path):
                                       imaginer=PessimisticImaginer()), store=RunStore(tmp_path))
     events = []
     rec = agent.run("sort", "push", seed=1, subgoals=plan, on_event=events.append)
-    revised = [e for e in events if e["type"] == "plan" and e.get("revised")]
-    assert revised and revised[0]["plan"] == plan and "acting on the plan" in revised[0]["reason"]
+    revised = [e for e in events if e.kind == "plan" and e.revised]
+    assert revised and revised[0].plan == plan and "acting on the plan" in revised[0].reason
     assert rec.success and rec.subgoals_done == 2

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
-from agent.understand.decompose import decompose, plan_schema
 from agent.llm import EmbeddedBackend, LLMSettings
 from agent.llm.model import ADAPTER_DIR
+from agent.understand.decompose import decompose, plan_schema
 from agent.understand.prompts import plan_messages
 from scenarios import world_for
 from scenarios.scene import SceneDescription

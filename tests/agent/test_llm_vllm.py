@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 
-from agent.understand.decompose import decompose
 from agent.llm import LLMSettings, OpenAIBackend
 from agent.llm.serve import ServeConfig, Server, ensure_venv
+from agent.understand.decompose import decompose
 from scenarios import world_for
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from agent.api import Agent
-from agent.kinds.oracles import ScriptedExecutor
-from agent.graph.builder import Resources
+from agent.graph.contracts import Resources
 from agent.runs.store import RunStore
 from scenarios import world_for
+from tools.acting import ScriptedExecutor
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fakes import QueuedDecomposer  # noqa: E402

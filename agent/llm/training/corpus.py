@@ -1,6 +1,6 @@
 """The planner's fine-tuning corpus: the scenarios' training split, plus train-only variety.
 
-Held-out accuracy follows template variety, not step count (DESIGN.md), so besides the
+Held-out accuracy follows template variety, not step count (docs/architecture.md), so besides the
 scenarios' `train` instructions this adds re-worded copies built from phrasings of its own
 (`EXTRA_*`), and revision examples (what is left after a failed subgoal). None of the extra
 phrasings is one of the scenarios' `test` phrasings; a unit test keeps it so.

@@ -1,8 +1,9 @@
 """LoRA fine-tuning of the planner on the instruction corpus, on a CPU.
 
-Recipe measured in DESIGN.md: LoRA on attention and MLP projections, loss on the answer
-tokens only, compact JSON targets, AdamW with the learning rate decaying to zero at the end
-(held-out accuracy keeps rising until the schedule ends).
+Recipe measured on this project's 2-core CPU (docs/architecture.md): LoRA on attention and
+MLP projections, loss on the answer tokens only, compact JSON targets, AdamW with the
+learning rate decaying to zero at the end (held-out accuracy keeps rising until the schedule
+ends).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from agent.llm.training.corpus import Example, examples
 from agent.llm.model import PACKAGED, hf_model_dir, require
+from agent.llm.training.corpus import Example, examples
 
 END = "<|im_end|>"
 
@@ -115,14 +116,8 @@ def finetune(cfg: FinetuneConfig, out: Path,
     net.train()
     start, losses = time.perf_counter(), []
     for step in range(cfg.steps):
-        batch = [data[i] for i in batches[step % len(batches)]]
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.full((cfg.batch, width), tok.pad_token_id, dtype=torch.long)  # (B, T)
-        labels = torch.full((cfg.batch, width), -100, dtype=torch.long)  # (B, T)
-        mask = torch.zeros((cfg.batch, width), dtype=torch.long)  # (B, T)
-        for row, (x, y) in enumerate(batch):
-            ids[row, :len(x)], labels[row, :len(y)], mask[row, :len(x)] = (
-                torch.tensor(x), torch.tensor(y), 1)
+        ids, labels, mask = _padded([data[i] for i in batches[step % len(batches)]],
+                                    tok.pad_token_id)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
         loss = net(input_ids=ids, attention_mask=mask, labels=labels).loss
@@ -134,19 +129,38 @@ def finetune(cfg: FinetuneConfig, out: Path,
         if progress is not None:
             progress(step + 1, losses[-1])
     seconds = time.perf_counter() - start
-    net = net.to(torch.float16)
-    out.mkdir(parents=True, exist_ok=True)
-    net.save_pretrained(out)
-    # The base model named in adapter_config.json is the cache path of this machine; say
-    # what it really is instead.
-    conf = json.loads((out / "adapter_config.json").read_text())
-    conf["base_model_name_or_path"] = "HuggingFaceTB/SmolLM2-135M-Instruct"
-    (out / "adapter_config.json").write_text(json.dumps(conf, indent=1))
+    _save(net, out)
     stats = {"config": asdict(cfg), "examples": len(data), "seconds": round(seconds, 1),
              "first_loss": losses[0], "last_loss": sum(losses[-10:]) / min(10, len(losses)),
              "torch": torch.__version__}
     (out / "training.json").write_text(json.dumps(stats, indent=1))
     return stats
+
+
+def _padded(batch: list[tuple[list[int], list[int]]], pad: int):
+    """(ids, labels, mask), each (B, T): the batch's sequences padded to its longest."""
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad, dtype=torch.long)  # (B, T)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)  # (B, T)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)  # (B, T)
+    for row, (x, y) in enumerate(batch):
+        ids[row, :len(x)], labels[row, :len(y)], mask[row, :len(x)] = (
+            torch.tensor(x), torch.tensor(y), 1)
+    return ids, labels, mask
+
+
+def _save(net, out: Path) -> None:
+    """Save the adapter in fp16, naming its real base model rather than this machine's cache."""
+    import torch
+
+    net = net.to(torch.float16)
+    out.mkdir(parents=True, exist_ok=True)
+    net.save_pretrained(out)
+    conf = json.loads((out / "adapter_config.json").read_text())
+    conf["base_model_name_or_path"] = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    (out / "adapter_config.json").write_text(json.dumps(conf, indent=1))
 
 
 def shrink_adapter(src: Path, out: Path, rank: int) -> dict:

@@ -1,0 +1,105 @@
+"""What a run tells its listeners as it goes: one frozen dataclass per kind of event.
+
+Nodes emit them on LangGraph's custom stream; `Agent.run(on_event=...)` passes each one on.
+Every event has a `kind` (its name in logs) and plain-data fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Perceived:
+    """The run looked at the scene."""
+
+    kind: ClassVar[str] = "perceived"
+    scene: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """The agent asks the person before planning."""
+
+    kind: ClassVar[str] = "question"
+    question: str
+
+
+@dataclass(frozen=True)
+class PlanMade:
+    """A plan to act on: the first one, or a revision (`revised`) with its `reason`."""
+
+    kind: ClassVar[str] = "plan"
+    plan: list[dict]
+    problems: list[str] = field(default_factory=list)
+    revised: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Imagined:
+    """The world model's verdict on subgoal `index` of the plan, before acting."""
+
+    kind: ClassVar[str] = "imagined"
+    index: int
+    subgoal: dict
+    revision: int
+    ok: bool
+    reason: str
+    predicted_state: list[float] | None
+    steps: int
+
+
+@dataclass(frozen=True)
+class SubgoalStarted:
+    kind: ClassVar[str] = "subgoal_started"
+    index: int
+    subgoal: dict
+    attempt: int
+
+
+@dataclass(frozen=True)
+class MpcStep:
+    """One control decision: `step` counts control steps in the episode so far."""
+
+    kind: ClassVar[str] = "mpc_step"
+    step: int
+    index: int
+    energy: float | None
+    decision_ms: float | None
+
+
+@dataclass(frozen=True)
+class SubgoalDone:
+    """One attempt at a subgoal ended, judged by its predicate on the true state."""
+
+    kind: ClassVar[str] = "subgoal_done"
+    index: int
+    subgoal: dict
+    success: bool
+    steps: int
+    seconds: float = 0.0
+    attempt: int = 1
+    reason: str = ""
+    decision_ms_median: float | None = None
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The plan goes back to the LLM because `failed` failed (or was vetoed) for `reason`."""
+
+    kind: ClassVar[str] = "revision"
+    reason: str
+    failed: dict
+
+
+@dataclass(frozen=True)
+class Report:
+    kind: ClassVar[str] = "report"
+    status: str
+    success: bool
+
+
+Event = (Perceived | Question | PlanMade | Imagined | SubgoalStarted | MpcStep | SubgoalDone
+         | Revision | Report)

@@ -1,0 +1,291 @@
+"""The graph's nodes: module-level functions of (state, config), bound to their resources
+by `functools.partial` in the builder. Each returns a partial update of `AgentState`.
+
+The world is rebuilt from the checkpointed state on demand (`Scenes`); the nodes look at it
+and act on it only through `tools/` and the executor, imaginer and decomposer they are given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+import numpy as np
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
+from langgraph.types import interrupt
+
+from agent.graph import events as ev
+from agent.graph.contracts import Resources
+from agent.graph.rules import merge_revision, with_restores
+from agent.graph.state import AgentState
+from agent.llm.base import Usage
+from scenarios.registry import get
+from scenarios.scene import SceneDescription
+from scenarios.subgoals import Subgoal
+from scenarios.tasks import TaskMonitor
+from scenarios.world import World
+from tools.acting import StepInfo
+from tools.scene import describe, knocked_out, where
+
+Node = Callable[..., dict]
+
+
+class Scenes:
+    """The MuJoCo world of the run's scene, set to the checkpointed true state on demand."""
+
+    def __init__(self):
+        self._worlds: dict[tuple[str, int], World] = {}
+
+    def at(self, state: AgentState) -> World:
+        key = (state["scenario"], state["seed"])
+        if key not in self._worlds:
+            self._worlds.clear()
+            self._worlds[key] = World(get(key[0]).layout(key[1]))
+        world = self._worlds[key]
+        if state["sim_state"] is not None:
+            world.set_state(np.asarray(state["sim_state"]))
+        else:
+            world.reset()
+        return world
+
+    def describe(self, state: AgentState) -> SceneDescription:
+        return describe(self.at(state))
+
+
+def emit(event: ev.Event) -> None:
+    """Send `event` to whoever streams the run (nobody, outside a stream)."""
+    try:
+        get_stream_writer()(event)
+    except RuntimeError:  # not running inside a stream: nobody listens
+        pass
+
+
+def subgoals(items: list[dict] | None) -> list[Subgoal]:
+    return [Subgoal.model_validate(x) for x in items or []]
+
+
+def judged(state: AgentState) -> list[Subgoal]:
+    """What success is judged against: the ground truth when known, else the plan."""
+    return subgoals(state["ground_truth"]) or subgoals(state["plan"])
+
+
+def thread_of(config: RunnableConfig) -> str:
+    return str((config or {}).get("configurable", {}).get("thread_id", "default"))
+
+
+def usage_update(state: AgentState, usage: Usage | None) -> dict:
+    if usage is None:
+        return {}
+    return {"llm_calls": state["llm_calls"] + int(usage.calls),
+            "prompt_tokens": state["prompt_tokens"] + int(usage.prompt_tokens),
+            "completion_tokens": state["completion_tokens"] + int(usage.completion_tokens),
+            "llm_seconds": state["llm_seconds"] + float(usage.seconds)}
+
+
+def timed(node: Node) -> Node:
+    """`node` adding its wall time to the run's `seconds`."""
+    def run(state: AgentState, config: RunnableConfig) -> dict:
+        start = time.perf_counter()
+        out = node(state, config)
+        out["seconds"] = state["seconds"] + time.perf_counter() - start
+        return out
+    return run
+
+
+def perceive(state: AgentState, config: RunnableConfig, *, res: Resources,
+             scenes: Scenes) -> dict:
+    world = scenes.at(state)
+    s = world.state()
+    for subgoal in subgoals(state["ground_truth"]):
+        world.holds(subgoal)  # unknown names fail before anything runs
+    if res.trajectory:
+        res.trajectory(thread_of(config), 0, s[None])
+    out: dict = {"sim_state": s.tolist(), "traj_len": 1}
+    if state["given_plan"]:
+        out.update(plan=state["given_plan"], first_plan=state["given_plan"])
+    emit(ev.Perceived(scenes.describe(state).to_text()))
+    return out
+
+
+def decompose(state: AgentState, config: RunnableConfig, *, res: Resources,
+              scenes: Scenes) -> dict:
+    assert res.decomposer is not None
+    # The question asks what to do instead, so the latest answer is the goal now.
+    asked = state["clarifications"]
+    instruction = asked[-1]["answer"] if asked else state["instruction"]
+    d = res.decomposer.decompose(scenes.describe(state), instruction)
+    out = usage_update(state, d.usage)
+    if d.question:
+        emit(ev.Question(d.question))
+        return {**out, "question": d.question}
+    if d.plan is None or not d.plan.subgoals:
+        why = "; ".join(d.problems) or "the LLM gave no usable plan"
+        return {**out, "status": "failed", "reason": f"decomposition failed: {why}"}
+    plan = [s.model_dump() for s in d.plan.subgoals]
+    emit(ev.PlanMade(plan, list(d.problems)))
+    return {**out, "plan": plan, "first_plan": state["first_plan"] or plan, "current": 0,
+            "attempt": 1, "subgoal_steps": 0, "subgoal_seconds": 0.0, "subgoal_ms": [],
+            "question": None}
+
+
+def ask(state: AgentState, config: RunnableConfig) -> dict:
+    question = state["question"]
+    answer = interrupt({"question": question})
+    return {"clarifications": [{"question": question, "answer": answer}], "question": None}
+
+
+def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
+            scenes: Scenes) -> dict:
+    """Imagine the plan from the current subgoal on, up to the first predicted failure; a
+    failure sends the plan back to the LLM once per subgoal, within the veto budget."""
+    assert res.imaginer is not None
+    world = scenes.at(state)
+    plan = subgoals(state["plan"])
+    predicted = world.state()
+    results: list[dict] = []
+    for i in range(state["current"], len(plan)):
+        im = res.imaginer.imagine(world, predicted, plan[i])
+        r = {**asdict(im), "subgoal": plan[i].model_dump(), "index": i,
+             "revision": state["revisions"]}
+        results.append(r)
+        emit(ev.Imagined(i, r["subgoal"], state["revisions"], im.ok, im.reason,
+                         im.predicted_state, im.steps))
+        if not im.ok:
+            break
+        predicted = np.asarray(im.predicted_state)
+    out: dict = {"imagination": results, "feedback": None}
+    bad = next((r for r in results if not r["ok"]), None)
+    vetoes = state["vetoes"]
+    if (bad is not None and res.decomposer is not None and len(vetoes) < res.budgets.vetoes
+            and bad["subgoal"] not in vetoes):
+        failed = Subgoal.model_validate(bad["subgoal"])
+        out.update(feedback=f"the world model predicts that '{failed.text()}' will not be "
+                            f"reached: {bad['reason']}",
+                   vetoes=[bad["subgoal"]], feedback_from="imagination")
+    return out
+
+
+def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Scenes) -> dict:
+    """One segment of execution (at most `Budgets.segment` control steps): the checkpoint
+    granularity of a run."""
+    budgets = res.budgets
+    world = scenes.at(state)
+    index = state["current"]
+    subgoal = subgoals(state["plan"])[index]
+    if state["subgoal_steps"] == 0:
+        res.executor.reset()
+        emit(ev.SubgoalStarted(index, subgoal.model_dump(), state["attempt"]))
+    monitor = TaskMonitor(world.layout, judged(state))
+    monitor.done = state["monitor_done"]
+    left_subgoal = budgets.steps_for(subgoal) - state["subgoal_steps"]
+    left_episode = budgets.episode_steps - state["steps"]
+    n = max(0, min(budgets.segment, left_subgoal, left_episode))
+    base = state["steps"]
+
+    def on_step(info: StepInfo) -> None:
+        emit(ev.MpcStep(base + int(info.step), index, info.energy, info.decision_ms))
+
+    result = res.executor.run(world, subgoal, n, on_step) if n else None
+    # Every state the executor passed through: the monitor must see transient successes.
+    states = list(result.states[1:]) if result is not None else []
+    for s in states:
+        monitor.update(s)
+    if res.trajectory and states:
+        res.trajectory(thread_of(config), state["traj_len"], np.asarray(states))
+    used = state["subgoal_steps"] + len(states)
+    if not states and not world.holds(subgoal):
+        used = budgets.steps_for(subgoal)  # the executor gave up: stop this attempt
+    return {"sim_state": world.state().tolist(), "traj_len": state["traj_len"] + len(states),
+            "steps": base + len(states), "subgoal_steps": used,
+            "subgoal_ms": state["subgoal_ms"] + (list(result.decision_ms) if result else []),
+            "monitor_done": monitor.done}
+
+
+def verify(state: AgentState, config: RunnableConfig, *, res: Resources,
+           scenes: Scenes) -> dict:
+    """Judge the attempt on the true state; then next subgoal, a retry, a revision or the
+    end. After a success, every push already done is checked too (`rules.with_restores`)."""
+    budgets = res.budgets
+    world = scenes.at(state)
+    plan = subgoals(state["plan"])
+    current = state["current"]
+    subgoal = plan[current]
+    ok = world.holds(subgoal)
+    reason = ""
+    if not ok and state["steps"] >= budgets.episode_steps:
+        reason = f"episode step budget ({budgets.episode_steps}) exhausted"
+    elif not ok:
+        reason = f"not reached within {budgets.steps_for(subgoal)} steps; {where(world, subgoal)}"
+    ms = state["subgoal_ms"]
+    outcome = {"subgoal": subgoal.model_dump(), "success": ok, "steps": state["subgoal_steps"],
+               "seconds": state["seconds"] - state["subgoal_seconds"],
+               "attempt": state["attempt"], "reason": reason,
+               "decision_ms_median": float(np.median(ms)) if ms else None}
+    emit(ev.SubgoalDone(index=current, **outcome))
+    out: dict = {"outcomes": [outcome], "subgoal_steps": 0, "subgoal_ms": [],
+                 "subgoal_seconds": state["seconds"]}
+    if ok:
+        out.update(current=current + 1, attempt=1, feedback=None)
+        new, restored = with_restores(plan, current, knocked_out(world, plan[: current + 1]),
+                                      budgets.restores - state["restores"])
+        if restored:
+            out.update(plan=[x.model_dump() for x in new],
+                       restores=state["restores"] + len(restored))
+            emit(ev.PlanMade(out["plan"], revised=True, reason="knocked out of its zone: "
+                             + "; ".join(x.text() for x in restored)))
+    elif state["steps"] >= budgets.episode_steps:
+        out.update(status="failed", reason=reason)
+    elif state["attempt"] <= budgets.retries:
+        out.update(attempt=state["attempt"] + 1)
+    elif res.decomposer is not None and state["revisions"] < budgets.revisions:
+        out.update(feedback=f"'{subgoal.text()}' failed: {reason}", feedback_from="execution")
+    else:
+        why = "no revisions left" if res.decomposer is not None else "no LLM to revise"
+        out.update(status="failed", reason=f"'{subgoal.text()}' failed ({reason}); {why}")
+    return out
+
+
+def revise(state: AgentState, config: RunnableConfig, *, res: Resources,
+           scenes: Scenes) -> dict:
+    assert res.decomposer is not None
+    plan = subgoals(state["plan"])
+    current = state["current"]
+    done, failed = plan[:current], plan[current]
+    feedback = state["feedback"] or ""
+    emit(ev.Revision(feedback, failed.model_dump()))
+    d = res.decomposer.revise(scenes.describe(state), state["instruction"], done, failed,
+                              feedback)
+    # Vetoes from imagination have their own budget; revisions count real failures.
+    real = state["feedback_from"] == "execution"
+    out = {**usage_update(state, d.usage), "feedback": None, "feedback_from": None,
+           "revisions": state["revisions"] + (1 if real else 0)}
+    if (d.plan is None or not d.plan.subgoals) and real:
+        why = d.question or "; ".join(d.problems) or "no usable plan"
+        return {**out, "status": "failed", "reason": f"revision failed: {why}"}
+    proposed = list(d.plan.subgoals) if d.plan is not None else []
+    kept, notes = merge_revision(plan[current:], proposed, after_failure=real)
+    new = [s.model_dump() for s in done + kept]
+    emit(ev.PlanMade(new, revised=True, reason="; ".join(notes)))
+    return {**out, "plan": new, "attempt": 1, "subgoal_steps": 0, "subgoal_ms": []}
+
+
+def report(state: AgentState, config: RunnableConfig, *, scenes: Scenes) -> dict:
+    world = scenes.at(state)
+    monitor = TaskMonitor(world.layout, judged(state))
+    monitor.done = state["monitor_done"]
+    if not state["ground_truth"]:  # judged on its own plan: the verified subgoals
+        monitor.done = state["current"]
+    success = state["status"] == "running" and monitor.success(world.state())
+    status = state["status"]
+    if status == "running":
+        status = "done" if success else "failed"
+    reason = state["reason"]
+    if status == "failed" and not reason:
+        reason = "a pushed block left its zone" if monitor.done == len(
+            monitor.subgoals) else "not every subgoal was achieved"
+    emit(ev.Report(status, success))
+    return {"status": status, "reason": reason, "monitor_done": monitor.done}
+
+

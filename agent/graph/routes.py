@@ -1,0 +1,54 @@
+"""The graph's routers: each reads the state and returns the name of the next node."""
+
+from __future__ import annotations
+
+from agent.graph.contracts import Resources
+from agent.graph.nodes import Scenes, subgoals
+from agent.graph.state import AgentState
+
+
+def _act_or_imagine(res: Resources) -> str:
+    return "imagine" if res.imaginer else "act"
+
+
+def after_perceive(state: AgentState, *, res: Resources) -> str:
+    return _act_or_imagine(res) if state["given_plan"] else "decompose"
+
+
+def after_decompose(state: AgentState, *, res: Resources) -> str:
+    if state["status"] == "failed":
+        return "report"
+    if state["question"]:
+        if len(state["clarifications"]) >= res.budgets.clarifications:
+            return "report"
+        return "ask"
+    return _act_or_imagine(res)
+
+
+def after_imagine(state: AgentState) -> str:
+    return "revise" if state["feedback"] else "act"
+
+
+def after_act(state: AgentState, *, res: Resources, scenes: Scenes) -> str:
+    subgoal = subgoals(state["plan"])[state["current"]]
+    if scenes.at(state).holds(subgoal):
+        return "verify"
+    if state["subgoal_steps"] >= res.budgets.steps_for(subgoal):
+        return "verify"
+    if state["steps"] >= res.budgets.episode_steps:
+        return "verify"
+    return "act"
+
+
+def after_verify(state: AgentState) -> str:
+    if state["status"] == "failed":
+        return "report"
+    if state["feedback"]:
+        return "revise"
+    if state["current"] >= len(state["plan"]):
+        return "report"
+    return "act"
+
+
+def after_revise(state: AgentState, *, res: Resources) -> str:
+    return "report" if state["status"] == "failed" else _act_or_imagine(res)

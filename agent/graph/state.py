@@ -1,0 +1,60 @@
+"""The graph's state: plain data only, so every super-step can be checkpointed.
+
+`initial_state` fills every field, so nodes read `state[key]` and never guess a default.
+Lists that only grow carry a reducer: a node returns just the items it adds.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, TypedDict
+
+
+class AgentState(TypedDict):
+    """Everything a run needs to resume; nodes return partial updates of it."""
+
+    scenario: str
+    seed: int
+    instruction: str
+    given_plan: list[dict] | None  # oracle agents: the plan, no LLM
+    ground_truth: list[dict] | None  # judges task success when known
+    sim_state: list[float] | None  # the true MuJoCo state vector (None: the layout's start)
+    traj_len: int  # length of the trajectory file that belongs to this checkpoint
+    plan: list[dict]
+    first_plan: list[dict] | None
+    current: int  # index into plan
+    attempt: int
+    subgoal_steps: int
+    subgoal_seconds: float
+    subgoal_ms: list[float]
+    outcomes: Annotated[list[dict], operator.add]
+    revisions: int
+    restores: int  # pushes re-done because a later subgoal knocked their block out
+    vetoes: Annotated[list[dict], operator.add]  # subgoals imagination sent back to the LLM
+    clarifications: Annotated[list[dict], operator.add]  # {"question", "answer"}
+    question: str | None
+    imagination: Annotated[list[dict], operator.add]
+    feedback: str | None  # why the plan goes back to the LLM
+    feedback_from: str | None  # "imagination" or "execution"
+    steps: int
+    monitor_done: int
+    llm_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    llm_seconds: float
+    seconds: float
+    status: str
+    reason: str
+
+
+def initial_state(scenario: str, seed: int, instruction: str, ground_truth: list[dict] | None,
+                  given_plan: list[dict] | None, sim_state: list[float] | None) -> AgentState:
+    """The state a run starts from: every counter at zero, nothing planned yet."""
+    return AgentState(
+        scenario=scenario, seed=seed, instruction=instruction, given_plan=given_plan,
+        ground_truth=ground_truth, sim_state=sim_state, traj_len=1, plan=[], first_plan=None,
+        current=0, attempt=1, subgoal_steps=0, subgoal_seconds=0.0, subgoal_ms=[],
+        outcomes=[], revisions=0, restores=0, vetoes=[], clarifications=[], question=None,
+        imagination=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,
+        llm_calls=0, prompt_tokens=0, completion_tokens=0, llm_seconds=0.0, seconds=0.0,
+        status="running", reason="")
