@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from scenarios import registry
+from scenarios.registry import get, names
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
@@ -35,7 +35,7 @@ class WMEnv(gym.Env):
             raise ValueError(f"obs must be 'state', 'pixels' or 'both', not {obs!r}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be 'rgb_array' or None, not {render_mode!r}")
-        self.scenario = registry.get(scenario)
+        self.scenario = get(scenario)
         self.obs_mode, self.pixels_size = obs, pixels_size
         self.render_mode, self.render_size = render_mode, render_size
         self.max_episode_steps = max_episode_steps
@@ -110,7 +110,7 @@ class WMEnv(gym.Env):
 
 def register_all() -> None:
     """Register `wmagent/NAME-v0` with Gymnasium for every scenario (idempotent)."""
-    for name in registry.names():
+    for name in names():
         env_id = f"wmagent/{name}-v0"
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point="scenarios.env:WMEnv",

@@ -10,7 +10,7 @@ import numpy as np
 
 from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS, Layout
 from scenarios.subgoals import Subgoal
-from scenarios.world import World, agent_pos, block_pos, go_waypoints, subgoal_holds
+from scenarios.world import World, agent_pos, agent_vel, block_pos, go_waypoints, subgoal_holds
 
 KP, KD = 6.0, 1.5
 CONTACT = AGENT_RADIUS + BLOCK_RADIUS
@@ -37,7 +37,7 @@ class ScriptedSkill:
         return subgoal_holds(self.layout, state, self.subgoal)
 
     def __call__(self, state: np.ndarray) -> np.ndarray:
-        p, v = agent_pos(state), state[2:4]
+        p, v = agent_pos(state), agent_vel(state)
         if self.block is None:
             while len(self.waypoints) > 1 and np.linalg.norm(self.waypoints[0] - p) < 0.07:
                 self.waypoints.pop(0)

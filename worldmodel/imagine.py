@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from scenarios.subgoals import Subgoal
-from scenarios.world import World
+from scenarios.world import World, agent_pos, block_pos
 from worldmodel.model import WorldModel
 from worldmodel.mpc import GoalSchedule
 from worldmodel.planning import CEMPlanner, PlannerConfig
@@ -28,9 +28,11 @@ class Imagined:
     def describe(self, world: World) -> str:
         """One sentence for a person or an LLM."""
         s = self.final_state
-        parts = [f"agent at ({s[0]:+.2f}, {s[1]:+.2f})"]
+        a = agent_pos(s)
+        parts = [f"agent at ({a[0]:+.2f}, {a[1]:+.2f})"]
         for i, b in enumerate(world.layout.blocks):
-            parts.append(f"{b.name} at ({s[4 + 4 * i]:+.2f}, {s[5 + 4 * i]:+.2f})")
+            p = block_pos(s, i)
+            parts.append(f"{b.name} at ({p[0]:+.2f}, {p[1]:+.2f})")
         verdict = "" if self.reached is None else (
             " (subgoal reached)" if self.reached else " (subgoal NOT reached)")
         return f"after {len(self.actions)} steps the model predicts " + ", ".join(parts) + verdict

@@ -25,6 +25,7 @@ from agent.runs.records import EpisodeRecord
 from scenarios.layout import Layout
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
+from scenarios.world import agent_pos, block_pos
 
 
 def subgoal_text(s: dict | Subgoal) -> str:
@@ -81,8 +82,8 @@ def scene_map(layout: Layout, state: np.ndarray, width: int = 33) -> Text:
                     grid[r][c] = (mark, style)
         put(*t.pos, mark, style)
     for i, b in enumerate(layout.blocks):
-        put(*state[4 + 4 * i: 6 + 4 * i], b.colour[0].upper(), "bold " + STYLES[b.colour])
-    put(*state[0:2], "@", "bold")
+        put(*block_pos(state, i), b.colour[0].upper(), "bold " + STYLES[b.colour])
+    put(*agent_pos(state), "@", "bold")
     text = Text()
     for r, row in enumerate(grid):
         for mark, style in row:
