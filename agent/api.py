@@ -1,4 +1,5 @@
-"""The Python API: `Agent.from_settings(...).run(scenario, instruction, seed=...)`."""
+"""The Python API: `agent.kinds.registry.make_agent("hybrid").run(scenario, instruction,
+seed=...)` returns an `EpisodeRecord`; `resume(thread_id)` continues a stopped run."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from agent.graph.builder import build_graph
 from agent.graph.contracts import Resources
 from agent.graph.events import Event
 from agent.graph.state import initial_state
+from agent.llm.base import LLMError
 from agent.runs.records import EpisodeRecord, SubgoalOutcome
 from agent.runs.store import RunStore
 from scenarios.registry import get
@@ -61,6 +63,9 @@ class Agent:
         replaces the layout's start state.
         """
         get(scenario)
+        check_instruction(instruction, needed=not self.needs_ground_truth)
+        if not 0 <= int(seed) < 2**63:
+            raise ValueError(f"seed {seed} is out of range: use 0 to 2**63 - 1")
         if self.needs_ground_truth and not subgoals:
             raise ValueError(f"the {self.kind} agent needs the ground-truth subgoals: pass "
                              "subgoals=[...] (on the command line, --subgoals)")
@@ -90,6 +95,7 @@ class Agent:
             return self.record(thread_id, video)
         inputs: Any = None
         answer_fn = answer if callable(answer) else None
+        self.store.mark_running(thread_id)
         if snapshot.interrupts:
             if answer is None:
                 return self.record(thread_id, video)
@@ -120,20 +126,26 @@ class Agent:
     def _drive(self, thread_id: str, inputs: Any, on_event: EventHandler | None,
                answer: AnswerFn | None, video: str | Path | None) -> EpisodeRecord:
         config = self._config(thread_id)
-        while True:
-            question = None
-            # "sync": each checkpoint is on disk before the next step starts, so a killed
-            # process loses at most the step it was in.
-            for mode, chunk in self.graph.stream(inputs, config, durability="sync",
-                                                 stream_mode=["custom", "updates"]):
-                if mode == "custom" and on_event:
-                    on_event(chunk)
-                elif mode == "updates" and "__interrupt__" in chunk:
-                    question = chunk["__interrupt__"][0].value["question"]
-            if question is None or answer is None:
-                break
-            inputs = Command(resume=answer(question))
-        return self.record(thread_id, video)
+        try:
+            while True:
+                question = None
+                # "sync": each checkpoint is on disk before the next step starts, so a killed
+                # process loses at most the step it was in.
+                for mode, chunk in self.graph.stream(inputs, config, durability="sync",
+                                                     stream_mode=["custom", "updates"]):
+                    if mode == "custom" and on_event:
+                        on_event(chunk)
+                    elif mode == "updates" and "__interrupt__" in chunk:
+                        question = chunk["__interrupt__"][0].value["question"]
+                if question is None or answer is None:
+                    break
+                inputs = Command(resume=answer(question))
+            return self.record(thread_id, video)
+        except LLMError as e:
+            raise LLMError(f"{e}; nothing is lost: `wmagent run --resume {thread_id}` "
+                           "continues this run") from None
+        finally:  # stopped or failed here: the row reads `interrupted` until resumed
+            self.store.release(thread_id)
 
     # --- results --------------------------------------------------------------------------
     def record(self, thread_id: str, video: str | Path | None = None) -> EpisodeRecord:
@@ -179,6 +191,22 @@ class Agent:
         frames = [world.render(s, self.video_size) for s in self.store.trajectory(thread_id)]
         world.close()
         return write_video(frames, path)
+
+
+MAX_INSTRUCTION = 2000
+"""characters: longer instructions are refused before the LLM sees them (a served model
+has `max_model_len` 2,048 tokens by default, and the prompt already holds the scene)"""
+
+
+def check_instruction(instruction: str, needed: bool = True) -> None:
+    """Refuse, before anything is stored or run, an instruction that is blank (when `needed`)
+    or longer than `MAX_INSTRUCTION` characters."""
+    if needed and not instruction.strip():
+        raise ValueError("the instruction is empty: say what the agent should do, e.g. "
+                         "'push the red block into the blue zone'")
+    if len(instruction) > MAX_INSTRUCTION:
+        raise ValueError(f"the instruction has {len(instruction):,} characters; the limit is "
+                         f"{MAX_INSTRUCTION:,}: say it in fewer words, one goal at a time")
 
 
 def subgoals_of(items: list[dict] | None) -> list[Subgoal] | None:

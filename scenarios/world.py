@@ -284,13 +284,24 @@ class World:
         data.ctrl[:] = 0.0
         mujoco.mj_forward(self.model, data)
 
-    def set_state(self, state: np.ndarray) -> None:
-        """Put the simulation in `state` (its constant part must match this layout)."""
+    def set_state(self, state: np.ndarray, warmstart: list[float] | None = None) -> None:
+        """Put the simulation in `state` (its constant part must match this layout).
+
+        MuJoCo's solver starts each step from the last step's accelerations
+        (`qacc_warmstart`), so the next steps depend on it too: pass the `warmstart()` read
+        with `state` to continue exactly, or none for a cold start. Without this, a run
+        resumed in a new process (or a world reused by the next episode) drifts apart.
+        """
         state = np.asarray(state, float)
         if state.shape != (self.spec.dim,):
             raise ValueError(f"state has shape {state.shape}; this scene needs ({self.spec.dim},)")
         self.data.time = 0.0
         self.write_state(self.data, state)
+        self.data.qacc_warmstart[:] = 0.0 if warmstart is None else warmstart
+
+    def warmstart(self) -> list[float]:
+        """The solver's warm start now, to go with `state()` into a checkpoint."""
+        return self.data.qacc_warmstart.tolist()
 
     def step(self, action: np.ndarray) -> np.ndarray:
         """Apply `action` in [-1, 1]^2 for one control step (FRAME_SKIP physics steps)."""

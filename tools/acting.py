@@ -64,6 +64,13 @@ class KeepWarm:
     def shift(self, chunks: int = 1) -> None:
         self.planner.shift(chunks)
 
+    def snapshot(self) -> dict:
+        return {**self.planner.snapshot(), "fresh": self.fresh}
+
+    def restore(self, snap: dict) -> None:
+        self.planner.restore(snap)
+        self.fresh = bool(snap["fresh"])
+
 
 @dataclass
 class WorldModelExecutor:
@@ -74,6 +81,7 @@ class WorldModelExecutor:
     models: ModelShelf = field(default_factory=ModelShelf)
     _current: tuple | None = None
     _planner: KeepWarm | None = None
+    _pending: dict | None = None
 
     @property
     def name(self) -> str:
@@ -88,13 +96,26 @@ class WorldModelExecutor:
 
     def reset(self) -> None:
         """The next `run` starts a new subgoal or attempt: forget the warm start then."""
+        self._pending = None
         if self._planner is not None:
             self._planner.fresh = True
+
+    def snapshot(self) -> dict | None:
+        """The planner's warm start and random generator, to checkpoint between segments."""
+        return None if self._planner is None else self._planner.snapshot()
+
+    def restore(self, snap: dict | None) -> None:
+        """The next `run` continues from `snap` (a `snapshot()`, maybe of another process)."""
+        self._pending = snap
 
     def run(self, world: World, subgoal: Subgoal, max_steps: int,
             on_step: OnStep) -> SubgoalResult:
         torch.set_num_threads(1)
-        return act(world, subgoal, self._planner_for(world), max_steps, on_step)
+        planner = self._planner_for(world)
+        if self._pending is not None:
+            planner.restore(self._pending)
+            self._pending = None
+        return act(world, subgoal, planner, max_steps, on_step)
 
 
 class ScriptedExecutor:
@@ -103,6 +124,12 @@ class ScriptedExecutor:
     name = "scripted skills"
 
     def reset(self) -> None:
+        pass
+
+    def snapshot(self) -> None:
+        return None  # the skills are rebuilt from the state: nothing to carry
+
+    def restore(self, snap: dict | None) -> None:
         pass
 
     def run(self, world: World, subgoal: Subgoal, max_steps: int,

@@ -110,6 +110,18 @@ class SamplingPlanner:
     def reset(self) -> None:
         self._mean = None
 
+    def snapshot(self) -> dict:
+        """What this planner carries between decisions, as plain data: the warm start and
+        the random generator. `restore` of it continues the same sequence of decisions."""
+        mean = None if self._mean is None else self._mean.tolist()
+        return {"mean": mean, "gen": bytes(self.gen.get_state().numpy().tobytes())}
+
+    def restore(self, snap: dict) -> None:
+        """Continue from a `snapshot()` (taken by a planner with the same config)."""
+        mean = snap["mean"]
+        self._mean = None if mean is None else torch.tensor(mean, dtype=torch.float32)
+        self.gen.set_state(torch.frombuffer(bytearray(snap["gen"]), dtype=torch.uint8))
+
     def shift(self, chunks: int = 1) -> None:
         """Warm start: the executed `chunks` leave the front, zeros enter at the back."""
         if self._mean is not None:
@@ -299,6 +311,13 @@ class Planner(Protocol):
 
     def shift(self, chunks: int = 1) -> None:
         """Advance the warm start by `chunks` executed chunks."""
+
+    def snapshot(self) -> dict:
+        """Everything kept between decisions, as plain data (it goes into a checkpoint)."""
+        ...
+
+    def restore(self, snap: dict) -> None:
+        """Continue exactly where `snapshot()` was taken."""
 
 
 def make_planner(kind: Kind, model: WorldModel | None = None, world=None,

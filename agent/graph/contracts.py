@@ -34,6 +34,14 @@ class Executor(Protocol):
     def reset(self) -> None:
         """Forget warm starts: the next call starts a new subgoal or attempt."""
 
+    def snapshot(self) -> dict | None:
+        """What the executor carries from one call to the next (warm start, random
+        generator), as plain data for the checkpoint; None when it carries nothing."""
+        ...
+
+    def restore(self, snap: dict | None) -> None:
+        """The next call continues from `snap`, as if this process had made the calls."""
+
 
 class Decomposer(Protocol):
     """Turns an instruction into a plan (or a question), and revises it after a failure."""

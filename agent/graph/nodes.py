@@ -45,7 +45,7 @@ class Scenes:
             self._worlds[key] = World(get(key[0]).layout(key[1]))
         world = self._worlds[key]
         if state["sim_state"] is not None:
-            world.set_state(np.asarray(state["sim_state"]))
+            world.set_state(np.asarray(state["sim_state"]), state["sim_warmstart"])
         else:
             world.reset()
         return world
@@ -177,6 +177,8 @@ def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Sc
     if state["subgoal_steps"] == 0:
         res.executor.reset()
         emit(ev.SubgoalStarted(index, subgoal.model_dump(), state["attempt"]))
+    else:  # continue from the checkpoint, whichever process wrote it
+        res.executor.restore(state["executor"])
     monitor = TaskMonitor(world.layout, judged(state))
     monitor.done = state["monitor_done"]
     left_subgoal = budgets.steps_for(subgoal) - state["subgoal_steps"]
@@ -197,7 +199,9 @@ def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Sc
     used = state["subgoal_steps"] + len(states)
     if not states and not world.holds(subgoal):
         used = budgets.steps_for(subgoal)  # the executor gave up: stop this attempt
-    return {"sim_state": world.state().tolist(), "traj_len": state["traj_len"] + len(states),
+    return {"sim_state": world.state().tolist(), "sim_warmstart": world.warmstart(),
+            "executor": res.executor.snapshot(),
+            "traj_len": state["traj_len"] + len(states),
             "steps": base + len(states), "subgoal_steps": used,
             "subgoal_ms": state["subgoal_ms"] + (list(result.decision_ms) if result else []),
             "monitor_done": monitor.done}

@@ -19,6 +19,8 @@ class AgentState(TypedDict):
     given_plan: list[dict] | None  # oracle agents: the plan, no LLM
     ground_truth: list[dict] | None  # judges task success when known
     sim_state: list[float] | None  # the true MuJoCo state vector (None: the layout's start)
+    sim_warmstart: list[float] | None  # MuJoCo's solver warm start that goes with it
+    executor: dict | None  # what the executor carries between segments (`Executor.snapshot`)
     traj_len: int  # length of the trajectory file that belongs to this checkpoint
     plan: list[dict]
     first_plan: list[dict] | None
@@ -52,7 +54,8 @@ def initial_state(scenario: str, seed: int, instruction: str, ground_truth: list
     """The state a run starts from: every counter at zero, nothing planned yet."""
     return AgentState(
         scenario=scenario, seed=seed, instruction=instruction, given_plan=given_plan,
-        ground_truth=ground_truth, sim_state=sim_state, traj_len=1, plan=[], first_plan=None,
+        ground_truth=ground_truth, sim_state=sim_state, sim_warmstart=None, executor=None,
+        traj_len=1, plan=[], first_plan=None,
         current=0, attempt=1, subgoal_steps=0, subgoal_seconds=0.0, subgoal_ms=[],
         outcomes=[], revisions=0, restores=0, vetoes=[], clarifications=[], question=None,
         imagination=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,
