@@ -1,16 +1,21 @@
 """Checkpoints: weights as safetensors beside a JSON file holding the model config.
 
 `NAME.safetensors` holds the tensors and, in its metadata, the model config it was saved with;
-`NAME.json` holds the same config plus training information (command, train config, metrics).
-Loading rebuilds the model from the JSON config and refuses files that disagree.
+`NAME.json` holds the same config, the SHA-256 of the weights file, and training information
+(command, train config, metrics). Loading rebuilds the model from the JSON config and refuses
+files that disagree, whose digest differs, or whose tensors are not finite or not of the
+shapes the config names. Nothing here unpickles: safetensors and JSON only.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
+import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from worldmodel.config import ModelConfig
@@ -36,14 +41,44 @@ def save(model: WorldModel, path: str | os.PathLike, info: dict | None = None) -
     save_file(tensors, str(tmp), metadata={"config": json.dumps(config, sort_keys=True)})
     os.replace(tmp, weights)
     tmp = meta.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"config": config, **(info or {})}, indent=1))
+    tmp.write_text(json.dumps({"config": config, "sha256": digest(weights), **(info or {})},
+                              indent=1))
     os.replace(tmp, meta)
     return weights
 
 
+def digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def read_info(path: str | os.PathLike) -> dict:
-    """The JSON beside a checkpoint: config, command, train config, final metrics."""
-    return json.loads(_paths(path)[1].read_text())
+    """The JSON beside a checkpoint: config, digest, command, train config, final metrics."""
+    meta = _paths(path)[1]
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{meta} is not a checkpoint's JSON ({e}); copy it again from the "
+                         "`wmagent train` run that made the weights") from None
+    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
+        raise ValueError(f"{meta} has no \"config\" object; copy it again from the "
+                         "`wmagent train` run that made the weights")
+    return info
+
+
+def _tensors(weights: Path, map_location: str) -> tuple[dict, dict]:
+    """(saved config, tensors) of a safetensors file, or one line on what is wrong with it."""
+    try:
+        with safe_open(str(weights), "pt") as f:
+            saved = json.loads((f.metadata() or {}).get("config", "{}"))
+        return saved, load_file(str(weights), device=map_location)
+    except (SafetensorError, OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{weights} is not a readable safetensors file ({e}); it is truncated "
+                         "or damaged: copy it again or retrain with `wmagent train`") from None
 
 
 def load(path: str | os.PathLike, expect: ModelConfig | None = None,
@@ -57,9 +92,16 @@ def load(path: str | os.PathLike, expect: ModelConfig | None = None,
         if not p.exists():
             raise FileNotFoundError(f"no checkpoint file {p}; make one with "
                                     f"`wmagent train SCENARIO --out {weights.parent}`")
-    config = ModelConfig.from_dict(json.loads(meta.read_text())["config"])
-    with safe_open(str(weights), "pt") as f:
-        saved = json.loads((f.metadata() or {}).get("config", "{}"))
+    info = read_info(meta)
+    try:
+        config = ModelConfig.from_dict(info["config"])
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{meta}: {e}; copy it again from the `wmagent train` run that made "
+                         "the weights") from None
+    if "sha256" in info and digest(weights) != info["sha256"]:
+        raise ValueError(f"{weights} is not the file {meta} describes (SHA-256 differs): it was "
+                         "damaged or replaced; copy both files again from one `wmagent train` run")
+    saved, state = _tensors(weights, map_location)
     if saved != config.to_dict():
         diff = sorted(k for k in set(saved) | set(config.to_dict())
                       if saved.get(k) != config.to_dict().get(k))
@@ -72,12 +114,15 @@ def load(path: str | os.PathLike, expect: ModelConfig | None = None,
                          f" retrain with `wmagent train {expect.scenario} --obs {expect.obs} "
                          f"--objective {expect.objective}` or load another checkpoint")
     model = WorldModel(config)
-    state = load_file(str(weights), device=map_location)
     mine = model.state_dict()
     bad = [k for k in mine if k not in state or state[k].shape != mine[k].shape]
     if bad or set(state) - set(mine):
         raise ValueError(f"checkpoint {weights} does not fit its config (tensors {bad[:4]} "
                          "missing or of another shape); retrain it with `wmagent train`")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise ValueError(f"checkpoint {weights} holds NaN or infinite weights (in {broken[:4]}); "
+                         "it would plan nonsense: retrain it with `wmagent train`")
     model.load_state_dict(state)
     return model.eval().to(map_location)
 

@@ -187,7 +187,8 @@ def train(mc: ModelConfig, tc: TrainConfig, out: str | os.PathLike, data: Path |
     step, elapsed = 0, 0.0
     resume_path = out / f"{name}.resume.pt"
     if resume and resume_path.exists():
-        saved = torch.load(resume_path, map_location=device, weights_only=False)
+        # weights_only: tensors and plain data only, never code
+        saved = torch.load(resume_path, map_location=device, weights_only=True)
         if saved["model_config"] != mc.to_dict():
             raise ValueError(f"{resume_path} was trained with another model config "
                              f"({saved['model_config']}); drop --resume or use another --out")

@@ -9,11 +9,12 @@ scrolled; elsewhere (a pipe, a log file) progress is printed every `log_every` s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
 from rich.console import Console, Group
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.status import Status
@@ -26,6 +27,18 @@ from scenarios.layout import Layout
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
 from scenarios.world import agent_pos, block_pos
+
+# C0 and C1 control characters and DEL: ESC starts ANSI colours and OSC titles, CR and BS
+# overwrite what is already on the line. Tab and newline are left to the caller.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def escape(text: str) -> str:
+    """`text` safe to print through Rich: control characters shown as `\\xNN` (so an ANSI or
+    OSC sequence in something a person typed cannot recolour or retitle the terminal) and
+    Rich markup escaped (so `[bold red]` prints as itself). Everything user- or LLM-written
+    passes through here before it reaches a console."""
+    return escape_markup(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text)))
 
 
 def subgoal_text(s: dict | Subgoal) -> str:

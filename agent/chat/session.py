@@ -28,11 +28,10 @@ from typing import Any, Protocol
 
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from agent.api import Agent
-from agent.chat.render import EventRenderer, plan_table, scene_view, summary_table
+from agent.chat.render import EventRenderer, escape, plan_table, scene_view, summary_table
 from agent.chat.store import ChatSession, ChatStore
 from agent.graph import events as ev
 from agent.graph.contracts import Decomposer

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 
 import typer
 from typer._click.exceptions import ClickException, UsageError
 
 from agent.cli import chat, eval, llm, run, scenarios, worldmodel
+from agent.llm.base import LLMError
 
 app = typer.Typer(
     name="wmagent",
@@ -38,9 +40,24 @@ def main(argv: list[str] | None = None) -> int:
     except ClickException as e:
         print(f"wmagent: error: {e.format_message()}", file=sys.stderr)
         return 1
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
+    except OSError as e:
+        if e.errno is None:  # one of ours, with its message
+            print(f"wmagent: error: {e.args[0] if e.args else e}", file=sys.stderr)
+        elif isinstance(e, (FileExistsError, NotADirectoryError)):
+            print(f"wmagent: error: {e.filename} is a file where a folder is needed; pick "
+                  "another path (--out, WMAGENT_HOME)", file=sys.stderr)
+        else:  # from the system: a read-only or full disk, ...
+            where = f" {e.filename}" if e.filename else ""
+            print(f"wmagent: error: cannot use{where}: {e.strerror or e}; pick a path you can "
+                  "write (--out, WMAGENT_HOME)", file=sys.stderr)
+        return 1
+    except (ValueError, KeyError, LLMError) as e:
         msg = e.args[0] if e.args else repr(e)
         print(f"wmagent: error: {msg}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as e:
+        print(f"wmagent: error: the SQLite store failed ({e}); if it is read-only or on a full "
+              "disk, set WMAGENT_HOME (or --out) to a writable folder", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("wmagent: interrupted", file=sys.stderr)

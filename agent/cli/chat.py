@@ -6,10 +6,12 @@ from typing import Annotated
 
 import typer
 
+from agent.cli.limits import MAX_SEED
+
 
 def chat(
     scenario: Annotated[str, typer.Option(help="Scenario of the scene to start in.")] = "sort",
-    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     llm: Annotated[str | None, typer.Option(help="'embedded', a server URL, or "
                                                  "'scripted:FILE' (tests).")] = None,
     resume: Annotated[str | None, typer.Option(

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agent.cli.limits import MAX_SEED
 from agent.llm.model import PACKAGED
 
 console = Console(stderr=True)
@@ -18,7 +19,7 @@ LLM_HELP = "'embedded' (default unless WMAGENT_LLM_URL is set) or a server URL e
 def decompose(
     instruction: Annotated[str, typer.Argument(help="What the person wants, in English.")],
     scenario: Annotated[str, typer.Option(help="Scenario name (see `wmagent scenarios list`).")],
-    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     llm: Annotated[str | None, typer.Option(help=LLM_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> int:
@@ -80,7 +81,8 @@ def finetune_planner(
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-3,
     rank: Annotated[int, typer.Option(min=1, help="LoRA rank (alpha is twice it).")] = 16,
     per_family: Annotated[int, typer.Option(min=1, help="Instructions per family.")] = 400,
-    seed: Annotated[int, typer.Option(min=0, help="Corpus and initialisation seed.")] = 0,
+    seed: Annotated[int, typer.Option(
+        min=0, max=MAX_SEED, help="Corpus and initialisation seed.")] = 0,
     reworded: Annotated[float, typer.Option(help="Share given a re-worded copy.")] = 0.7,
     pseudo: Annotated[float, typer.Option(help="Share of copies with made-up verbs.")] = 0.4,
     repairs: Annotated[float, typer.Option(

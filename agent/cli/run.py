@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.chat.render import EventRenderer, summary_table
+from agent.chat.render import EventRenderer, escape, summary_table
+from agent.cli.limits import MAX_SEED
 
 console = Console()
 
@@ -38,12 +39,13 @@ def _subgoal_list(text: str | None):
 
 
 def run(
-    instruction: Annotated[str, typer.Argument(help="What the agent should do.")],
+    instruction: Annotated[str | None, typer.Argument(
+        help="What the agent should do (not needed with --resume).")] = None,
     scenario: Annotated[str, typer.Option(help="Scenario name.")] = "push",
-    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
-    agent: Annotated[str, typer.Option(help="Agent kind (hybrid, llm-only, wm-only, "
-                                             "oracle-plan, oracle-sim, oracle-script).")
-                     ] = "hybrid",
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
+    agent: Annotated[str | None, typer.Option(
+        help="Agent kind (hybrid, llm-only, wm-only, oracle-plan, oracle-sim, oracle-script); "
+             "default hybrid, or the resumed run's.")] = None,
     llm: Annotated[str | None, typer.Option(help="'embedded', a server URL, or "
                                                  "'scripted:FILE'.")] = None,
     subgoals: Annotated[str | None, typer.Option(
@@ -51,12 +53,26 @@ def run(
              "pad' (oracle agents need it; others are then judged against it).")] = None,
     video: Annotated[Path | None, typer.Option(help="Write an MP4 or GIF of the episode.")
                      ] = None,
-    resume: Annotated[str | None, typer.Option(help="Resume this thread id.")] = None,
+    resume: Annotated[str | None, typer.Option(
+        help="Continue this thread (an interrupted run, or one waiting for --answer).")] = None,
     answer: Annotated[str | None, typer.Option(help="Answer to a pending question.")] = None,
 ) -> int:
     """Run one episode and print its plan, progress and outcome."""
+    from agent.api import check_instruction
     from agent.kinds.registry import make_agent
+    from agent.runs.store import RunStore
 
+    if resume:
+        info = RunStore().run_info(resume)
+        if info is None:
+            raise ValueError(f"no run with thread id {resume!r}; `wmagent runs` lists them")
+        agent = agent or info["agent"]
+    elif instruction is None:
+        raise ValueError("say what the agent should do: wmagent run 'push the red block into "
+                         "the blue zone', or continue a run with --resume THREAD")
+    else:
+        check_instruction(instruction, needed=not subgoals)
+    agent = agent or "hybrid"
     runner = make_agent(agent, llm=llm)
     if resume:
         record = _shown(runner, lambda show: runner.resume(resume, answer=answer, on_event=show,
@@ -66,10 +82,9 @@ def run(
             scenario, instruction, seed=seed, subgoals=_subgoal_list(subgoals), video=video,
             on_event=show))
     if record.question:
-        console.print(f"resume with: wmagent run '' --agent {agent} --resume "
-                      f"{record.thread_id} --answer '...'")
+        console.print(f"answer with: wmagent run --resume {record.thread_id} --answer '...'")
     if record.video:
-        console.print(f"video: {record.video}")
+        console.print(escape(f"video: {record.video}"), soft_wrap=True)
     console.print(f"thread: {record.thread_id}")
     return 0 if record.success else 3
 
@@ -99,10 +114,15 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many.")] = 20) -> N
     from agent.runs.store import RunStore
 
     table = Table("thread", "agent", "scenario", "seed", "status", "instruction")
-    for r in RunStore().runs(limit):
-        table.add_row(r["thread_id"], r["agent"], r["scenario"], str(r["seed"]), r["status"],
-                      r["instruction"][:40])
+    rows = RunStore().runs(limit)
+    for r in rows:
+        table.add_row(escape(r["thread_id"]), escape(r["agent"]), escape(r["scenario"]),
+                      str(r["seed"]), r["status"],
+                      escape(r["instruction"].replace("\n", " ")[:40]))
     console.print(table)
+    if any(r["status"] in ("interrupted", "needs_clarification") for r in rows):
+        console.print("continue one with: wmagent run --resume THREAD "
+                      "(add --answer '...' to one that asked a question)")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from agent.cli.limits import MAX_SEED
+
 console = Console()
 scenarios_app = typer.Typer(help="List and inspect the registered scenarios.",
                             no_args_is_help=True)
@@ -45,7 +47,7 @@ def list_scenarios(
 @scenarios_app.command("show")
 def show(
     name: Annotated[str, typer.Argument(help="Scenario name (see `wmagent scenarios list`).")],
-    seed: Annotated[int, typer.Option(min=0, help="Layout seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Layout seed.")] = 0,
     png: Annotated[Path | None, typer.Option(help="Write a rendered top-down frame here.")] = None,
     size: Annotated[int, typer.Option(min=16, max=640, help="Frame side in pixels.")] = 320,
     as_json: Annotated[bool, typer.Option("--json", help="Print the description as JSON.")] = False,
@@ -83,7 +85,7 @@ def collect(
     out: Annotated[Path, typer.Option(help="Output directory (resumed if it exists).")] = Path(
         "data/collect"),
     steps: Annotated[int, typer.Option(min=1, help="Control steps per episode.")] = 100,
-    seed: Annotated[int, typer.Option(min=0, help="First scene seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="First scene seed.")] = 0,
     pixels: Annotated[int, typer.Option(min=0, help="Also store frames of this side; 0: no.")] = 0,
     shard_size: Annotated[int, typer.Option(min=1, help="Episodes per shard file.")] = 256,
 ) -> None:

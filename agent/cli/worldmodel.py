@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from agent.cli.limits import MAX_SEED
+
 console = Console()
 
 
@@ -31,7 +33,8 @@ def train(
     rest_fraction: Annotated[float, typer.Option(help="Share of windows at rest.")] = 0.0,
     idm_weight: Annotated[float, typer.Option(help="Weight of the inverse-dynamics term "
                                               "(pixels: 1.0).")] = 0.0,
-    seed: Annotated[int, typer.Option(min=0, help="Seed for data, init and batches.")] = 0,
+    seed: Annotated[int, typer.Option(
+        min=0, max=MAX_SEED, help="Seed for data, init and batches.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/NAME.resume.pt.")] = False,
 ) -> None:
     """Train a world model (JEPA + SIGReg, or a reconstruction baseline) on collected episodes."""
@@ -63,7 +66,7 @@ def train(
 def plan(
     scenario: Annotated[str, typer.Argument(help="Scenario family.")],
     subgoal: Annotated[str, typer.Option(help="e.g. 'push red block to green zone'.")],
-    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     planner: Annotated[str, typer.Option(help="cem, mppi or sim.")] = "cem",
     obs: Annotated[str, typer.Option(help="Observation of the packaged model: state or pixels.")]
     = "state",
@@ -86,7 +89,7 @@ def imagine(
     subgoal: Annotated[str, typer.Argument(help="e.g. 'push the red block into the green "
                                                 "zone'.")],
     scenario: Annotated[str, typer.Option(help="Scenario family.")] = "push",
-    seed: Annotated[int, typer.Option(min=0, help="Scene seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     obs: Annotated[str, typer.Option(help="Packaged model: state or pixels.")] = "state",
     check: Annotated[bool, typer.Option(help="Also run it in MuJoCo and compare.")] = True,
 ) -> None:

@@ -231,8 +231,9 @@ def _check_entry(raw: object) -> tuple[Episode | None, list[tuple[str, str]]]:
     if "scenario" in raw and scenario not in names():
         errs.append(("scenario", f"unknown scenario {scenario!r}; choose one of: "
                                  f"{', '.join(names())}"))
-    if "seed" in raw and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        errs.append(("seed", f"a seed is a non-negative integer, not {seed!r}"))
+    if "seed" in raw and (isinstance(seed, bool) or not isinstance(seed, int)
+                          or not 0 <= seed < 2**63):
+        errs.append(("seed", f"a seed is an integer from 0 to 2**63 - 1, not {seed!r}"))
     if "instruction" in raw and (not isinstance(text, str) or not text.strip()):
         errs.append(("instruction", "an instruction is a non-empty string"))
     if "group" in raw and not isinstance(raw["group"], str):
@@ -272,7 +273,11 @@ def load_suite_file(path: str | Path) -> Suite:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"suite file {path} does not exist")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SuiteFileError(f"{path}: not a text file (not UTF-8); a suite is YAML text "
+                             "(see docs/suites.md)") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -41,17 +41,26 @@ class OpenAIBackend:
         return self._model
 
     def _request(self, method: str, path: str, body: dict | None = None) -> dict:
+        """One JSON answer, or `LLMError` within `settings.timeout` seconds in all."""
         import httpx
 
         url = f"{self.settings.url.rstrip('/')}{path}"
-        last = ""
+        deadline = time.monotonic() + self.settings.timeout
+        last, tries = "", 0
         for attempt in range(self.settings.retries + 1):
             if attempt:
-                time.sleep(self.settings.backoff * 2 ** (attempt - 1))
+                time.sleep(min(self.settings.backoff * 2 ** (attempt - 1),
+                               max(0.0, deadline - time.monotonic())))
+            left = deadline - time.monotonic()
+            if left <= 0.1:
+                break
+            tries += 1
             try:
-                r = self._http.request(method, path, json=body)
+                r = self._http.request(method, path, json=body, timeout=left)
             except httpx.TimeoutException:
-                last = f"no answer from {url} within {self.settings.timeout:g} s"
+                last = (f"no answer from the LLM server at {url} within "
+                        f"{self.settings.timeout:g} s; is it overloaded? raise "
+                        "WMAGENT_LLM_TIMEOUT, or unset WMAGENT_LLM_URL for the embedded model")
                 continue
             except httpx.TransportError as e:
                 last = (f"cannot reach the LLM server at {url} ({type(e).__name__}); is it "
@@ -67,8 +76,18 @@ class OpenAIBackend:
                                "(set WMAGENT_LLM_MODEL)")
             if r.status_code >= 400:
                 raise LLMError(f"{url} answered {r.status_code}: {r.text[:300]}")
-            return r.json()
-        raise LLMError(f"{last} (after {self.settings.retries + 1} tries)")
+            try:
+                out = r.json()
+            except ValueError:
+                raise LLMError(f"{url} answered with something that is not JSON "
+                               f"({r.text[:80]!r}); is {self.settings.url} the /v1 address "
+                               "of an OpenAI-compatible server?") from None
+            if not isinstance(out, dict):
+                raise LLMError(f"{url} answered JSON that is not an object; is "
+                               f"{self.settings.url} an OpenAI-compatible server?")
+            return out
+        raise LLMError(f"{last or 'no time left for the LLM server'} (after {tries} "
+                       f"{'try' if tries == 1 else 'tries'})")
 
     def _models(self) -> list[str]:
         return [m["id"] for m in self._request("GET", "/models").get("data", [])]

@@ -20,10 +20,11 @@ class LLMSettings:
     """Model name sent to the server (env WMAGENT_LLM_MODEL); None: the server's first model."""
     api_key: str | None = None
     """Bearer token for the server (env WMAGENT_LLM_API_KEY); vLLM needs none by default."""
-    timeout: float = 120.0
-    """Seconds to wait for one server answer (a CPU server can take tens of seconds)."""
+    timeout: float = 30.0
+    """Seconds to wait for one answer, all tries together (env WMAGENT_LLM_TIMEOUT): a server
+    that is down or never answers is reported within it. Raise it for a slow server."""
     retries: int = 2
-    """Further tries after a connection failure, timeout or 5xx answer."""
+    """Further tries after a connection failure, timeout or 5xx answer, within `timeout`."""
     backoff: float = 1.0
     """Seconds before the first retry; doubled for each further one."""
     max_tokens: int = 512
@@ -47,7 +48,14 @@ class LLMSettings:
 
     @classmethod
     def from_env(cls) -> LLMSettings:
-        """Settings from WMAGENT_LLM_URL, WMAGENT_LLM_MODEL and WMAGENT_LLM_API_KEY."""
+        """Settings from WMAGENT_LLM_URL, WMAGENT_LLM_MODEL, WMAGENT_LLM_API_KEY and
+        WMAGENT_LLM_TIMEOUT."""
+        timeout = os.environ.get("WMAGENT_LLM_TIMEOUT") or "30"
+        try:
+            seconds = float(timeout)
+        except ValueError:
+            raise ValueError(f"WMAGENT_LLM_TIMEOUT={timeout!r} is not a number of seconds "
+                             "(e.g. 60)") from None
         return cls(url=os.environ.get("WMAGENT_LLM_URL") or None,
                    model=os.environ.get("WMAGENT_LLM_MODEL") or None,
-                   api_key=os.environ.get("WMAGENT_LLM_API_KEY") or None)
+                   api_key=os.environ.get("WMAGENT_LLM_API_KEY") or None, timeout=seconds)

@@ -111,7 +111,8 @@ def test_suite_file_errors_name_file_entry_and_field(tmp_path):
         "one of: pads, push, rooms, sort",
         f"{path}: entry 3 (line 13), field 'colour': unknown field; fields are scenario, "
         "seed, instruction, subgoals, group",
-        f"{path}: entry 3 (line 13), field 'seed': a seed is a non-negative integer, not -2",
+        f"{path}: entry 3 (line 13), field 'seed': a seed is an integer from 0 to "
+        "2**63 - 1, not -2",
         f"{path}: entry 3 (line 13), field 'instruction': an instruction is a non-empty string",
         f"{path}: entry 4 (line 17), field 'subgoals[1].target': there is no 'green zone' "
         "here; targets are blue zone, orange zone",

@@ -1,0 +1,112 @@
+"""Hostile input and stored state (issue 18): nothing a file holds becomes code, nothing a
+person typed drives the terminal, damaged weights are refused, and a run stopped mid-subgoal
+continues the very same episode."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import numpy as np
+import ormsgpack
+import pytest
+
+from agent.api import MAX_INSTRUCTION
+from agent.chat.render import escape
+from agent.graph import events as ev
+from agent.kinds.registry import make_agent
+from agent.runs.store import UnsafeCheckpoint
+from scenarios.subgoals import Subgoal
+from worldmodel import checkpoint
+
+PUSH = [Subgoal.parse("push red block into blue zone"),
+        Subgoal.parse("push purple block into orange zone")]
+
+
+class Stop(Exception):
+    pass
+
+
+def _stop_at(step: int):
+    def on_event(e):
+        if isinstance(e, ev.MpcStep) and e.step >= step:
+            raise Stop()
+    return on_event
+
+
+def test_planted_checkpoint_object_is_refused_and_never_runs(tmp_path):
+    a = make_agent("oracle-plan", home=tmp_path)
+    a.run("pads", "x", seed=3, subgoals=[Subgoal.parse("go to green pad")], thread_id="t1")
+    a.store.close()
+    marker = tmp_path / "PWNED"
+    conn = sqlite3.connect(tmp_path / "agent.sqlite")
+    for tid, cid, blob in conn.execute("SELECT thread_id, checkpoint_id, checkpoint "
+                                       "FROM checkpoints").fetchall():
+        cp = ormsgpack.unpackb(blob, ext_hook=ormsgpack.Ext, option=ormsgpack.OPT_NON_STR_KEYS)
+        cp["channel_values"]["instruction"] = ormsgpack.Ext(
+            1, ormsgpack.packb(["os", "system", [f"touch {marker}"]]))
+        conn.execute("UPDATE checkpoints SET checkpoint=? WHERE thread_id=? AND "
+                     "checkpoint_id=?", (ormsgpack.packb(cp), tid, cid))
+    conn.commit()
+    conn.close()
+    b = make_agent("oracle-plan", home=tmp_path)
+    with pytest.raises(UnsafeCheckpoint, match="os.system"):
+        b.resume("t1")
+    assert not marker.exists()
+
+
+def test_user_text_cannot_drive_the_terminal():
+    shown = escape("red\x1b[31m block\x1b]0;pwned\x07 [bold red]x[/]\rover")
+    assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown
+    assert "\\x1b" in shown and "\\[bold red]" in shown
+
+
+@pytest.mark.parametrize("damage", ["nan", "flip", "truncate", "garbage-json"])
+def test_damaged_weights_are_refused_with_the_file_named(tmp_path, damage):
+    model = checkpoint.load_packaged("push")
+    path = checkpoint.save(model, tmp_path / "m")
+    meta = path.with_suffix(".json")
+    if damage == "nan":
+        state = model.state_dict()
+        next(v for v in state.values() if v.is_floating_point())[0] = float("nan")
+        checkpoint.save(model, tmp_path / "m")  # a consistent digest: caught by finiteness
+    elif damage == "flip":
+        b = bytearray(path.read_bytes())
+        b[-7] ^= 0x10
+        path.write_bytes(b)
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[:4000])
+        info = json.loads(meta.read_text())
+        info.pop("sha256")  # an older checkpoint without a digest: the reader must say so
+        meta.write_text(json.dumps(info))
+    else:
+        meta.write_text("{not json")
+    with pytest.raises(ValueError, match=r"m\.(safetensors|json)"):
+        checkpoint.load(tmp_path / "m")
+
+
+def test_overlong_and_blank_instructions_are_refused_before_anything_is_stored(tmp_path):
+    answers = tmp_path / "answers.json"
+    answers.write_text("[]")
+    a = make_agent("hybrid", llm=f"scripted:{answers}", home=tmp_path)
+    for text in ("", "   ", "go " * MAX_INSTRUCTION):
+        with pytest.raises(ValueError, match="instruction"):
+            a.run("push", text, seed=3)
+    assert a.store.runs() == []
+
+
+def test_a_run_stopped_mid_subgoal_continues_the_same_episode(tmp_path):
+    """Stopped at three control steps and resumed by a new agent (a new process's view), the
+    run ends where the uninterrupted one does, with the same step count."""
+    ref_agent = make_agent("oracle-plan", home=tmp_path)
+    ref = ref_agent.run("push", "x", seed=3, subgoals=PUSH, thread_id="ref")
+    ref_state = np.asarray(ref_agent.sim_state("ref"))
+    for k in (7, 33, 95):
+        a = make_agent("oracle-plan", home=tmp_path)
+        with pytest.raises(Stop):
+            a.run("push", "x", seed=3, subgoals=PUSH, thread_id=f"k{k}", on_event=_stop_at(k))
+        assert a.store.run_info(f"k{k}")["status"] == "interrupted"
+        b = make_agent("oracle-plan", home=tmp_path)
+        rec = b.resume(f"k{k}")
+        assert (rec.status, rec.steps) == (ref.status, ref.steps)
+        np.testing.assert_array_equal(np.asarray(b.sim_state(f"k{k}")), ref_state)
