@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -132,3 +133,44 @@ def test_bad_settings_name_the_field_and_the_fix():
         LLMSettings(adapter="/nope")
     with pytest.raises(ValueError, match="unknown LLM backend 'gpt'"):
         make_backend("gpt")
+
+
+def _serve(handler) -> str:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+
+class Html(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html>not an API</html>")
+
+
+class Silent(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        threading.Event().wait(5)  # accepts, never answers in time
+
+
+def test_a_server_that_answers_html_is_named_not_a_json_traceback():
+    b = OpenAIBackend(LLMSettings(url=_serve(Html), adapter=None))
+    with pytest.raises(LLMError, match=r"not JSON \('<html>not an API</html>'\); is http.*/v1 "
+                                       r"the /v1 address of an OpenAI-compatible server"):
+        b.health()
+
+
+def test_a_silent_server_is_reported_within_the_timeout_in_all_tries():
+    b = OpenAIBackend(LLMSettings(url=_serve(Silent), timeout=1.0, retries=3, backoff=0.01,
+                                  adapter=None))
+    start = time.monotonic()
+    with pytest.raises(LLMError, match=r"no answer from the LLM server at .* within 1 s"):
+        b.health()
+    assert time.monotonic() - start < 2.0  # the timeout bounds every try together
