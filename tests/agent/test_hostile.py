@@ -12,6 +12,7 @@ import ormsgpack
 import pytest
 
 from agent.api import MAX_INSTRUCTION
+from agent.cli import main
 from agent.chat.render import escape
 from agent.graph import events as ev
 from agent.kinds.registry import make_agent
@@ -110,3 +111,18 @@ def test_a_run_stopped_mid_subgoal_continues_the_same_episode(tmp_path):
         rec = b.resume(f"k{k}")
         assert (rec.status, rec.steps) == (ref.status, ref.steps)
         np.testing.assert_array_equal(np.asarray(b.sim_state(f"k{k}")), ref_state)
+
+
+def test_cli_says_one_line_for_a_file_out_and_a_binary_suite(tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main(["eval", "--suite", "default", "--agents", "oracle-plan", "--episodes", "1",
+                 "--out", str(afile)]) == 1
+    assert "afile is a file where a folder is needed" in capsys.readouterr().err
+    suite = tmp_path / "bin.yaml"
+    suite.write_bytes(bytes(range(256)))
+    assert main(["eval", "--suite", str(suite), "--agents", "oracle-plan",
+                 "--out", str(tmp_path / "ev")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("bin.yaml: not a text file (not UTF-8); a suite is YAML text "
+                        "(see docs/suites.md)") and len(err.splitlines()) == 1
