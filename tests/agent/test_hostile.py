@@ -12,8 +12,8 @@ import ormsgpack
 import pytest
 
 from agent.api import MAX_INSTRUCTION
-from agent.cli import main
 from agent.chat.render import escape
+from agent.cli import main
 from agent.graph import events as ev
 from agent.kinds.registry import make_agent
 from agent.runs.store import UnsafeCheckpoint
