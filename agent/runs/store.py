@@ -144,7 +144,7 @@ class RunStore:
                 (thread_id, agent, scenario, seed, instruction, status,
                  json.dumps(record) if record is not None else None))
         if status != "running":
-            self._release(thread_id)
+            self.release(thread_id)
 
     def mark_running(self, thread_id: str) -> None:
         """A stopped run continues in this process."""
@@ -152,11 +152,6 @@ class RunStore:
         with self._lock, self.conn:
             self.conn.execute("UPDATE wm_runs SET status='running', updated=julianday('now') "
                               "WHERE thread_id=?", (thread_id,))
-
-    def release(self, thread_id: str) -> None:
-        """This process stopped running the thread (it stays `running` on disk, so it shows
-        as `interrupted` until resumed)."""
-        self._release(thread_id)
 
     def _lock_path(self, thread_id: str) -> Path:
         if not THREAD_ID.fullmatch(thread_id):
@@ -176,7 +171,9 @@ class RunStore:
                              "wait for it to end, or stop it first") from None
         self._claims[thread_id] = fd
 
-    def _release(self, thread_id: str) -> None:
+    def release(self, thread_id: str) -> None:
+        """This process stopped running the thread (a row left `running` on disk then shows
+        as `interrupted` until resumed)."""
         fd = self._claims.pop(thread_id, None)
         if fd is not None:
             os.close(fd)  # closing drops the lock
@@ -226,5 +223,5 @@ class RunStore:
 
     def close(self) -> None:
         for thread_id in list(self._claims):
-            self._release(thread_id)
+            self.release(thread_id)
         self.conn.close()
