@@ -132,14 +132,19 @@ def packaged_path(scenario: str, obs: str = "state", objective: str = "jepa") ->
     return PACKAGED / f"{scenario}-{obs}{suffix}"
 
 
-def load_packaged(scenario: str, obs: str = "state", objective: str = "jepa") -> WorldModel:
-    """The checkpoint shipped inside the package for `scenario` and `obs`."""
+def shipped(scenario: str, obs: str = "state", objective: str = "jepa") -> Path:
+    """The path (no suffix) of the checkpoint shipped for `scenario` and `obs`, or an error
+    that lists what is shipped and how to make the missing one."""
     path = packaged_path(scenario, obs, objective)
     if not path.with_suffix(".safetensors").exists():
-        shipped = sorted(p.stem for p in PACKAGED.glob("*.safetensors"))
+        have = sorted(p.stem for p in PACKAGED.glob("*.safetensors"))
         raise FileNotFoundError(
-            f"no packaged world model for {scenario!r} ({obs}, {objective}); shipped: {shipped}. "
+            f"no packaged world model for {scenario!r} ({obs}, {objective}); shipped: {have}. "
             f"Make one with `wmagent train {scenario} --obs {obs} --objective {objective} "
             f"--out {path.parent} --name {path.name}`")
-    return load(path)
+    return path
 
+
+def load_packaged(scenario: str, obs: str = "state", objective: str = "jepa") -> WorldModel:
+    """The checkpoint shipped inside the package for `scenario` and `obs`."""
+    return load(shipped(scenario, obs, objective))

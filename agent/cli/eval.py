@@ -31,6 +31,10 @@ def eval_(
     out: Annotated[Path, typer.Option(help="Results and report directory (resumed).")
                    ] = Path("out/eval"),
     retry_errors: Annotated[bool, typer.Option(help="Rerun episodes stored as errors.")] = False,
+    new: Annotated[bool, typer.Option(help="Run afresh the agents whose rows in --out were made "
+                                           "by another configuration (LLM, adapter, world "
+                                           "model, budgets); the old rows are kept, not "
+                                           "reported.")] = False,
 ) -> None:
     """Measure agents on the same episodes; an interrupted sweep resumes where it stopped."""
     from agent.evaluation import evaluate
@@ -44,7 +48,7 @@ def eval_(
                          + (["--ray-address", ray_address] if ray_address else [])
                          + (["--llm", llm] if llm else []) + ["--out", str(out)])
     summary = evaluate(suite, names, out, episodes=episodes, workers=workers, ray=ray_at, llm=llm,
-                       retry_errors=retry_errors, command=command, console=console)
+                       retry_errors=retry_errors, new=new, command=command, console=console)
     table = Table("agent", "episodes", "success [95% CI]", "planning", title=summary["suite"])
     for a, s in summary["agents"].items():
         plan = s["decomposition_accuracy"]

@@ -21,19 +21,31 @@ FILES = ("report.md", "summary.json", "summary.csv", "by_horizon.csv", "episodes
          "success_vs_subgoals.png", "cost_per_success.png")
 
 
-def build_summary(store: ResultStore, suite: Suite, agents: list[str],
-                  command: str = "") -> dict:
-    """Per-agent metrics over the suite's episodes, as written to summary.json."""
+def report_agents(store: ResultStore, agents: list[str]) -> list[str]:
+    """The agents a report covers: `agents` first, then every other agent with a current
+    configuration in `store` (a sweep of some agents never drops the others from the report)."""
+    return list(agents) + [a for a in store.current() if a not in agents]
+
+
+def build_summary(store: ResultStore, suite: Suite, agents: list[str]) -> dict:
+    """Per-agent metrics over the suite's episodes, as written to summary.json: for each
+    agent, the rows of its current configuration only, with that configuration's id and
+    fingerprint; `commands` maps each command that made a current configuration to its agents."""
     keys = [ep.key for ep in suite.episodes]
+    current = store.current()
     out: dict = {"suite": suite.name, "description": suite.description,
-                 "source": suite.source, "suite_episodes": len(keys), "command": command,
+                 "source": suite.source, "suite_episodes": len(keys), "commands": {},
                  "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "agents": {}}
-    for agent in agents:
+    for agent in report_agents(store, agents):
         rows = store.rows([agent], keys)
         s = summarize(rows, given_plan=needs_ground_truth(agent))
         s["by_horizon"] = {str(k): v for k, v in by(rows, "n_subgoals").items()}
         s["by_scenario"] = by(rows, "scenario")
+        config = current.get(agent, {"config": None, "fingerprint": {}, "command": ""})
+        s["config"], s["configuration"] = config["config"], config["fingerprint"]
         out["agents"][agent] = s
+        if config["command"]:
+            out["commands"].setdefault(config["command"], []).append(agent)
     return out
 
 
@@ -57,11 +69,18 @@ def _markdown(summary: dict) -> str:
     lines = [f"# Evaluation: suite `{summary['suite']}`", "",
              f"{summary['description']} ({summary['suite_episodes']} episodes, "
              f"{summary['source']}). Created {summary['created']}.", ""]
-    if summary["command"]:
-        lines += ["Produced by:", "", "```bash", summary["command"], "```", ""]
-    lines += ["## Components", "", "| agent | LLM | world model / controller |",
-              "| --- | --- | --- |"]
-    lines += [f"| {a} | {s['llm']} | {s['world_model']} |" for a, s in agents.items()]
+    if summary["commands"]:
+        lines += ["Produced by:", "", "```bash"]
+        for command, names in summary["commands"].items():
+            lines += [f"# {', '.join(names)}", command]
+        lines += ["```", ""]
+    lines += ["## Components", "", "Each agent's rows come from one configuration (its id "
+              "below; the full fingerprint is in `summary.json` and in table `configs` of "
+              "`results.sqlite`, which also keeps any older configuration's rows).", "",
+              "| agent | configuration | LLM | world model / controller |",
+              "| --- | --- | --- | --- |"]
+    lines += [f"| {a} | `{s['config']}` | {s['llm']} | {s['world_model']} |"
+              for a, s in agents.items()]
     return "\n".join(lines + _results(agents) + _breakdowns(agents) + _cost(agents)
                      + _method())
 
@@ -200,15 +219,15 @@ SUMMARY_CSV = ("agent", "episodes", "successes", "success_rate", "ci_low", "ci_h
                "decomposition_accuracy", "success_given_exact_plan", "subgoal_completion",
                "mean_steps", "mean_seconds", "mean_wall_seconds", "mean_llm_calls",
                "mean_tokens", "decision_ms_median", "seconds_per_success",
-               "tokens_per_success", "errors", "llm", "world_model")
+               "tokens_per_success", "errors", "config", "llm", "world_model")
 
 
-def write_report(store: ResultStore, suite: Suite, agents: list[str], out: str | Path,
-                 command: str = "") -> dict:
-    """Write report.md, summary.json, the CSVs and the PNGs into `out`; return the summary."""
+def write_report(store: ResultStore, suite: Suite, agents: list[str], out: str | Path) -> dict:
+    """Write report.md, summary.json, the CSVs and the PNGs into `out`; return the summary.
+    It covers `agents` and every other agent stored with a current configuration."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    summary = build_summary(store, suite, agents, command)
+    summary = build_summary(store, suite, agents)
     (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     with open(out / "summary.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -225,7 +244,7 @@ def write_report(store: ResultStore, suite: Suite, agents: list[str], out: str |
     with open(out / "episodes.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(cols)
-        for r in store.rows(agents, [ep.key for ep in suite.episodes]):
+        for r in store.rows(list(summary["agents"]), [ep.key for ep in suite.episodes]):
             w.writerow([r[c] for c in cols])
     _plots(summary, out)
     (out / "report.md").write_text(_markdown(summary))

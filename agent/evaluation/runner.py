@@ -23,9 +23,17 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.evaluation.store import ResultStore, episode_columns, error_row, row_from_record
+from agent.evaluation.configs import configuration
+from agent.evaluation.store import (
+    ResultStore,
+    StoredElsewise,
+    episode_columns,
+    error_row,
+    row_from_record,
+)
 from agent.evaluation.suites import Episode, Suite
 from agent.kinds.registry import KINDS, kind, make_agent
+from agent.kinds.settings import AgentSettings
 
 RAY_MISSING = ("--ray needs Ray, which is not installed: pip install 'wmagent[ray]' "
                "(or pip install 'ray>=2.9')")
@@ -111,6 +119,11 @@ class SweepConfig:
     """LLM backend for every agent: 'embedded' (default), a server URL, or 'scripted:FILE'"""
     retry_errors: bool = False
     """run again the episodes whose stored row is an error"""
+    new: bool = False
+    """an agent whose stored rows were made by another configuration runs afresh (else the
+    sweep is refused)"""
+    command: str = ""
+    """the command that asked for this sweep, kept with each configuration for the report"""
 
     def __post_init__(self):
         if not self.agents:
@@ -150,14 +163,22 @@ def plan_jobs(suite: Suite, cfg: SweepConfig, store: ResultStore) -> list[Job]:
 def run_sweep(suite: Suite, cfg: SweepConfig, factory: Callable = default_factory,
               on_start: Callable[[int], None] | None = None,
               on_row: Callable[[dict], None] | None = None) -> ResultStore:
-    """Run every (agent, episode) of `suite` that `cfg.out` has no row for yet.
+    """Run every (agent, episode) of `suite` that `cfg.out` has no row for yet, for each
+    agent's configuration (`agent.evaluation.configs`); another suite in `cfg.out`, or another
+    configuration of an agent without `cfg.new`, raises `StoredElsewise` before anything runs.
 
     `factory(kind, llm, home)` builds an agent (module-level, so workers can import it).
     `on_start(n)` hears how many jobs will run; `on_row(row)` each row once it is stored.
     """
+    configs = {a: configuration(a, suite.name, AgentSettings(llm=cfg.llm)) for a in cfg.agents}
     cfg.out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(cfg.db)
-    store.save_suite(suite)
+    try:
+        store.save_suite(suite)
+        store.adopt(list(configs.values()), suite.name, cfg.command, new=cfg.new)
+    except StoredElsewise:
+        store.close()
+        raise
     jobs = plan_jobs(suite, cfg, store)
     if on_start:
         on_start(len(jobs))
@@ -175,7 +196,7 @@ def run_sweep(suite: Suite, cfg: SweepConfig, factory: Callable = default_factor
         for row in rows:
             if "build_error" in row:
                 raise AgentBuildError(row["build_error"])
-            store.write(row)
+            store.write({**row, "config": configs[row["agent"]].id})
             written.add((row["agent"], row["key"]))
             if on_row:
                 on_row(row)

@@ -1,7 +1,11 @@
-"""Results on disk: one SQLite row per (agent, episode), written as soon as the episode ends.
+"""Results on disk: one SQLite row per (agent, episode, configuration), written as soon as
+the episode ends.
 
-The primary key (agent, episode key) is what makes a sweep resumable: a rerun asks which keys
-are done and runs only the rest, so an interrupted sweep neither repeats nor loses episodes.
+The primary key (agent, episode key, configuration) is what makes a sweep resumable: a rerun
+asks which keys are done for its configuration and runs only the rest, so an interrupted sweep
+neither repeats nor loses episodes, and rows made another way are never taken for its own.
+Table `configs` holds each configuration's fingerprint; one per agent is *current*: the one
+the report covers. One file holds one suite.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ import sqlite3
 import time
 from pathlib import Path
 
+from agent.evaluation.configs import LEGACY, Configuration, differences
 from agent.evaluation.suites import Episode, Suite
 
 COLUMNS = {
-    "agent": "TEXT NOT NULL", "key": "TEXT NOT NULL", "suite": "TEXT",
+    "agent": "TEXT NOT NULL", "key": "TEXT NOT NULL", "config": "TEXT NOT NULL",
+    "suite": "TEXT",
     "idx": "INTEGER", "scenario": "TEXT", "seed": "INTEGER", "instruction": "TEXT",
     "grp": "TEXT", "n_subgoals": "INTEGER",
     "status": "TEXT", "reason": "TEXT", "success": "INTEGER", "plan_exact": "INTEGER",
@@ -27,6 +33,11 @@ COLUMNS = {
     "record": "TEXT", "finished": "REAL",
 }
 """The `episodes` table; `record` holds the full EpisodeRecord as JSON."""
+PRIMARY_KEY = ("agent", "key", "config")
+
+
+class StoredElsewise(ValueError):
+    """The results file holds another suite, or another configuration of an agent."""
 
 
 def episode_columns(suite: str, idx: int, ep: Episode) -> dict:
@@ -67,33 +78,105 @@ def error_row(base: dict, agent: str, error: str, wall_seconds: float, worker: s
 
 
 class ResultStore:
-    """The sweep's SQLite file: `episodes` (results) and `suite` (what was asked)."""
+    """The sweep's SQLite file: `episodes` (results), `configs` (what made them) and `suite`
+    (what was asked)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, timeout=60)
         self.conn.execute("PRAGMA journal_mode=WAL")
-        cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
         with self.conn:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS configs (agent TEXT NOT NULL, "
+                              "config TEXT NOT NULL, suite TEXT, fingerprint TEXT, "
+                              "command TEXT, created REAL, current INTEGER, "
+                              "PRIMARY KEY (agent, config))")
+            self._migrate()
+            cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
             self.conn.execute(f"CREATE TABLE IF NOT EXISTS episodes ({cols}, "
-                              "PRIMARY KEY (agent, key))")
-            # A results file from an older version gains the columns added since (as NULL).
-            have = {r[1] for r in self.conn.execute("PRAGMA table_info(episodes)")}
-            for k, v in COLUMNS.items():
-                if k not in have:
-                    self.conn.execute(f"ALTER TABLE episodes ADD COLUMN {k} "
-                                      f"{v.replace(' NOT NULL', '')}")
+                              f"PRIMARY KEY ({', '.join(PRIMARY_KEY)}))")
             self.conn.execute("CREATE TABLE IF NOT EXISTS suite (suite TEXT, idx INTEGER, "
                               "key TEXT, episode TEXT, PRIMARY KEY (suite, idx))")
 
+    def _migrate(self) -> None:
+        """Bring a results file of an older version to this layout: missing columns are added
+        (as NULL), and rows stored before configurations were recorded are kept under the
+        configuration `legacy` (current, so that a report still shows them until replaced)."""
+        info = self.conn.execute("PRAGMA table_info(episodes)").fetchall()
+        if not info:
+            return
+        have = {r[1] for r in info}
+        for k, v in COLUMNS.items():
+            if k not in have:
+                self.conn.execute(f"ALTER TABLE episodes ADD COLUMN {k} "
+                                  f"{v.replace(' NOT NULL', '')}")
+        if tuple(r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]) == PRIMARY_KEY:
+            return
+        cols = ", ".join(f"{k} {v}" for k, v in COLUMNS.items())
+        self.conn.execute(f"CREATE TABLE episodes_keyed ({cols}, "
+                          f"PRIMARY KEY ({', '.join(PRIMARY_KEY)}))")
+        names = ", ".join(COLUMNS)
+        picks = ", ".join(f"'{LEGACY}'" if k == "config" else k for k in COLUMNS)
+        self.conn.execute(f"INSERT INTO episodes_keyed ({names}) SELECT {picks} FROM episodes")
+        self.conn.execute("DROP TABLE episodes")
+        self.conn.execute("ALTER TABLE episodes_keyed RENAME TO episodes")
+        self.conn.execute(
+            "INSERT OR IGNORE INTO configs SELECT agent, ?, MIN(suite), ?, '', MIN(finished), 1 "
+            "FROM episodes GROUP BY agent", (LEGACY, json.dumps({"legacy": True})))
+
     def save_suite(self, suite: Suite) -> None:
-        """Record the suite's episodes (what a later report or a person can look up)."""
+        """Record the suite's episodes, or refuse if this file holds another suite. (A suite
+        file edited since needs no check: rows are keyed by episode, and a report covers only
+        the episodes the suite has now.)"""
+        names = {r[0] for r in self.conn.execute(
+            "SELECT DISTINCT suite FROM suite UNION SELECT DISTINCT suite FROM episodes")
+                 if r[0] is not None}
+        if names - {suite.name}:
+            raise StoredElsewise(
+                f"{self.path} holds results of suite {', '.join(sorted(names))}, not "
+                f"{suite.name!r}; one results folder holds one suite: pass another --out")
         with self.conn:
             self.conn.executemany(
                 "INSERT OR REPLACE INTO suite VALUES (?, ?, ?, ?)",
                 [(suite.name, i, ep.key, ep.model_dump_json())
                  for i, ep in enumerate(suite.episodes)])
+
+    def adopt(self, configs: list[Configuration], suite: str, command: str = "",
+              new: bool = False) -> None:
+        """Make `configs` the current configuration of their agents. An agent whose current
+        configuration differs is refused (nothing is changed) unless `new`: then the old rows
+        are kept, no longer reported, and this configuration runs afresh (or picks up its own
+        earlier rows, if it ran here before)."""
+        current = self.current()
+        clashes = []
+        for c in configs:
+            old = current.get(c.agent)
+            if old and old["config"] != c.id and not new:
+                diff = ("it was stored by an older wmagent that did not record configurations"
+                        if old["config"] == LEGACY else
+                        "; ".join(differences(old["fingerprint"], c.fingerprint)))
+                clashes.append(f"{c.agent} ({diff})")
+        if clashes:
+            raise StoredElsewise(
+                f"{self.path.parent} holds results made another way for "
+                f"{' and '.join(clashes)}. Pass --new to run this configuration afresh (the "
+                "old rows are kept but no longer reported), or pass another --out")
+        with self.conn:
+            for c in configs:
+                self.conn.execute("UPDATE configs SET current = 0 WHERE agent = ?", (c.agent,))
+                self.conn.execute(
+                    "INSERT INTO configs VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (agent, "
+                    "config) DO UPDATE SET current = 1, command = excluded.command",
+                    (c.agent, c.id, suite, json.dumps(c.fingerprint, sort_keys=True), command,
+                     time.time()))
+
+    def current(self) -> dict[str, dict]:
+        """agent -> its current configuration (config id, fingerprint, command), in the order
+        the agents were first stored."""
+        cur = self.conn.execute("SELECT agent, config, fingerprint, command FROM configs "
+                                "WHERE current = 1 ORDER BY created, agent")
+        return {a: {"config": c, "fingerprint": json.loads(f or "{}"), "command": cmd or ""}
+                for a, c, f, cmd in cur.fetchall()}
 
     def write(self, row: dict) -> None:
         """Store one finished episode; committed before this returns."""
@@ -104,15 +187,19 @@ class ResultStore:
                               [row.get(k) for k in COLUMNS])
 
     def finished(self, include_errors: bool = True) -> set[tuple[str, str]]:
-        """(agent, key) of every stored row (without error rows unless `include_errors`)."""
-        sql = "SELECT agent, key FROM episodes"
+        """(agent, key) of every stored row of a current configuration (without error rows
+        unless `include_errors`)."""
+        sql = ("SELECT e.agent, e.key FROM episodes e JOIN configs c ON c.agent = e.agent "
+               "AND c.config = e.config AND c.current = 1")
         if not include_errors:
-            sql += " WHERE error IS NULL"
+            sql += " WHERE e.error IS NULL"
         return set(self.conn.execute(sql).fetchall())
 
     def rows(self, agents: list[str] | None = None, keys: list[str] | None = None) -> list[dict]:
-        """Result rows as dicts, ordered by agent and episode index."""
-        cur = self.conn.execute("SELECT * FROM episodes ORDER BY agent, idx")
+        """Rows of the current configurations as dicts, ordered by agent and episode index."""
+        cur = self.conn.execute(
+            "SELECT e.* FROM episodes e JOIN configs c ON c.agent = e.agent AND "
+            "c.config = e.config AND c.current = 1 ORDER BY e.agent, e.idx")
         names = [d[0] for d in cur.description]
         out = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         if agents is not None:
@@ -123,9 +210,11 @@ class ResultStore:
         return out
 
     def record(self, agent: str, key: str) -> dict | None:
-        """The full EpisodeRecord (as a dict) of one row, or None."""
-        row = self.conn.execute("SELECT record FROM episodes WHERE agent = ? AND key = ?",
-                                (agent, key)).fetchone()
+        """The full EpisodeRecord (as a dict) of one row of the current configuration."""
+        row = self.conn.execute(
+            "SELECT e.record FROM episodes e JOIN configs c ON c.agent = e.agent AND "
+            "c.config = e.config AND c.current = 1 WHERE e.agent = ? AND e.key = ?",
+            (agent, key)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
     def close(self) -> None:

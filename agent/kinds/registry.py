@@ -23,21 +23,28 @@ class Kind:
     needs_ground_truth: bool
     """handed the true subgoals as its plan instead of decomposing (the oracles)"""
     summary: str
+    uses_llm: bool = False
+    """asks the LLM (so its results depend on which LLM and adapter)"""
+    planner: str | None = None
+    """how it acts: 'world model' (the settings' latent planner on the shipped checkpoints),
+    'sim' (planning in MuJoCo itself) or None (scripted controllers)"""
 
 
 KINDS: dict[str, Kind] = {
     "hybrid": Kind(build_hybrid, False, "the LLM decomposes, the world model checks the plan "
-                   "in imagination and plans each subgoal (latent MPC)"),
+                   "in imagination and plans each subgoal (latent MPC)", uses_llm=True,
+                   planner="world model"),
     "hybrid-blind": Kind(build_hybrid, False, "the hybrid agent without the imagination check "
-                         "(measures what the check adds)"),
+                         "(measures what the check adds)", uses_llm=True,
+                         planner="world model"),
     "llm-only": Kind(build_baseline, False, "the LLM alone chooses low-level actions from a "
-                     "textual state"),
+                     "textual state", uses_llm=True),
     "wm-only": Kind(build_baseline, False, "no decomposition: the world model plans straight "
-                    "to the final goal state"),
+                    "to the final goal state", planner="world model"),
     "oracle-plan": Kind(build_oracle, True, "ground-truth subgoals + the world-model planner "
-                        "(isolates LLM errors)"),
+                        "(isolates LLM errors)", planner="world model"),
     "oracle-sim": Kind(build_oracle, True, "ground-truth subgoals + the simulator planner "
-                       "(isolates world-model errors)"),
+                       "(isolates world-model errors)", planner="sim"),
     "oracle-script": Kind(build_oracle, True, "ground-truth subgoals + scripted controllers "
                           "on the true state (a sanity bound)"),
 }

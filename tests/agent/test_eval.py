@@ -139,12 +139,12 @@ def test_example_suite_file_and_unknown_suite():
 # --- sweeps -------------------------------------------------------------------------------
 def test_oracle_script_sweep_writes_rows_and_the_report(tmp_path):
     suite = load_suite(EXAMPLE)
-    cfg = SweepConfig(("oracle-script",), tmp_path)
+    cfg = SweepConfig(("oracle-script",), tmp_path, command="wmagent eval")
     store = run_sweep(suite, cfg)
     rows = store.rows()
     assert len(rows) == 4 and all(r["success"] and r["error"] is None for r in rows)
     assert [r["n_subgoals"] for r in rows] == [2, 3, 3, 1]
-    summary = write_report(store, suite, ["oracle-script"], tmp_path, command="wmagent eval")
+    summary = write_report(store, suite, ["oracle-script"], tmp_path)
     for name in FILES:
         assert (tmp_path / name).stat().st_size > 0, name
     for png in ("success_vs_subgoals.png", "cost_per_success.png"):
@@ -156,9 +156,12 @@ def test_oracle_script_sweep_writes_rows_and_the_report(tmp_path):
     assert s["mean_steps"] > 0 and s["mean_seconds"] > 0
     assert s["world_model"] == "scripted skills" and s["llm"] == "none"
     md = (tmp_path / "report.md").read_text()
-    assert "| oracle-script | none | scripted skills |" in md and "wmagent eval" in md
+    config = s["config"]
+    assert f"| oracle-script | `{config}` | none | scripted skills |" in md
+    assert "# oracle-script\nwmagent eval" in md
     csv_lines = (tmp_path / "episodes.csv").read_text().splitlines()
-    assert len(csv_lines) == 5 and csv_lines[0].startswith("agent,key,suite")
+    assert len(csv_lines) == 5 and csv_lines[0].startswith("agent,key,config,suite")
+    assert all(line.split(",")[2] == config for line in csv_lines[1:])
 
 
 def test_same_seed_same_episode_for_every_agent(tmp_path):

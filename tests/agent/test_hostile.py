@@ -5,7 +5,13 @@ continues the very same episode."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import ormsgpack
@@ -20,6 +26,7 @@ from agent.runs.store import UnsafeCheckpoint
 from scenarios.subgoals import Subgoal
 from worldmodel import checkpoint
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 PUSH = [Subgoal.parse("push red block into blue zone"),
         Subgoal.parse("push purple block into orange zone")]
 
@@ -126,3 +133,40 @@ def test_cli_says_one_line_for_a_file_out_and_a_binary_suite(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.endswith("bin.yaml: not a text file (not UTF-8); a suite is YAML text "
                         "(see docs/suites.md)") and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_wmagent_run_killed_at_two_points_resumes_to_the_same_end(tmp_path):
+    """`wmagent run` SIGKILLed mid-subgoal shows as interrupted, and `wmagent run --resume`
+    (no instruction) ends in the uninterrupted run's final state after as many steps."""
+    ref_agent = make_agent("oracle-plan", home=tmp_path / "ref")
+    ref = ref_agent.run("push", "x", seed=3, subgoals=PUSH, thread_id="ref")
+    ref_state = np.asarray(ref_agent.sim_state("ref"))
+    truth = "push red block into blue zone; push purple block into orange zone"
+    for after in (25, 70):
+        home = tmp_path / f"k{after}"
+        env = {**os.environ, "WMAGENT_HOME": str(home), "PYTHONPATH": str(ROOT)}
+        cli = [sys.executable, "-m", "agent.cli"]
+        proc = subprocess.Popen([*cli, "run", "x", "--agent", "oracle-plan", "--scenario",
+                                 "push", "--seed", "3", "--subgoals", truth], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            trajectories = list((home / "trajectories").glob("*.npy"))
+            if trajectories and len(np.load(trajectories[0])) > after:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        [thread] = [p.stem for p in (home / "trajectories").glob("*.npy")]
+        listed = subprocess.run([*cli, "runs"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, check=True).stdout
+        assert "interrupted" in listed and "running" not in listed
+        done = subprocess.run([*cli, "run", "--resume", thread], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        again = make_agent("oracle-plan", home=home)
+        rec = again.record(thread)
+        assert (rec.status, rec.steps) == (ref.status, ref.steps)
+        np.testing.assert_array_equal(np.asarray(again.sim_state(thread)), ref_state)
