@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from worldmodel.checkpoint import digest, load_packaged, packaged_path, read_info, shipped
+from worldmodel.checkpoint import digest, load_packaged, packaged_path, read_info
 from worldmodel.model import WorldModel
 
 
@@ -22,16 +22,13 @@ class ModelShelf:
         return self._models[scenario]
 
 
-def checkpoint_identity(scenario: str, obs: str = "state") -> dict:
-    """Which shipped checkpoint `ModelShelf(obs).model_for(scenario)` loads, by name and the
-    SHA-256 its JSON records (read without loading the weights; load checks the digest)."""
-    path = shipped(scenario, obs)
-    info = read_info(path)
-    return {"checkpoint": path.name, "sha256": info.get("sha256") or digest(
-        path.with_suffix(".safetensors"))}
-
-
 def shipped_identities(families: list[str], obs: str = "state") -> dict[str, str]:
-    """{family: SHA-256} of every family in `families` with a shipped checkpoint for `obs`."""
-    return {n: checkpoint_identity(n, obs)["sha256"] for n in families
-            if packaged_path(n, obs).with_suffix(".safetensors").exists()}
+    """{family: SHA-256} of the checkpoint `ModelShelf(obs).model_for(family)` loads, for every
+    family in `families` that has one; read from its JSON, without loading the weights (a load
+    checks the digest)."""
+    out = {}
+    for name in families:
+        path = packaged_path(name, obs)
+        if path.with_suffix(".safetensors").exists():
+            out[name] = read_info(path).get("sha256") or digest(path.with_suffix(".safetensors"))
+    return out

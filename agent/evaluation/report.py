@@ -21,12 +21,6 @@ FILES = ("report.md", "summary.json", "summary.csv", "by_horizon.csv", "episodes
          "success_vs_subgoals.png", "cost_per_success.png")
 
 
-def report_agents(store: ResultStore, agents: list[str]) -> list[str]:
-    """The agents a report covers: `agents` first, then every other agent with a current
-    configuration in `store` (a sweep of some agents never drops the others from the report)."""
-    return list(agents) + [a for a in store.current() if a not in agents]
-
-
 def build_summary(store: ResultStore, suite: Suite, agents: list[str]) -> dict:
     """Per-agent metrics over the suite's episodes, as written to summary.json: for each
     agent, the rows of its current configuration only, with that configuration's id and
@@ -36,7 +30,9 @@ def build_summary(store: ResultStore, suite: Suite, agents: list[str]) -> dict:
     out: dict = {"suite": suite.name, "description": suite.description,
                  "source": suite.source, "suite_episodes": len(keys), "commands": {},
                  "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "agents": {}}
-    for agent in report_agents(store, agents):
+    # `agents` first, then every other agent with a current configuration: a sweep of some
+    # agents never drops the others from the report.
+    for agent in list(agents) + [a for a in current if a not in agents]:
         rows = store.rows([agent], keys)
         s = summarize(rows, given_plan=needs_ground_truth(agent))
         s["by_horizon"] = {str(k): v for k, v in by(rows, "n_subgoals").items()}

@@ -36,6 +36,11 @@ COLUMNS = {
 PRIMARY_KEY = ("agent", "key", "config")
 
 
+CURRENT = ("episodes e JOIN configs c ON c.agent = e.agent AND c.config = e.config "
+           "AND c.current = 1")
+"""the rows of the current configurations (alias e)"""
+
+
 class StoredElsewise(ValueError):
     """The results file holds another suite, or another configuration of an agent."""
 
@@ -189,17 +194,14 @@ class ResultStore:
     def finished(self, include_errors: bool = True) -> set[tuple[str, str]]:
         """(agent, key) of every stored row of a current configuration (without error rows
         unless `include_errors`)."""
-        sql = ("SELECT e.agent, e.key FROM episodes e JOIN configs c ON c.agent = e.agent "
-               "AND c.config = e.config AND c.current = 1")
+        sql = f"SELECT e.agent, e.key FROM {CURRENT}"
         if not include_errors:
             sql += " WHERE e.error IS NULL"
         return set(self.conn.execute(sql).fetchall())
 
     def rows(self, agents: list[str] | None = None, keys: list[str] | None = None) -> list[dict]:
         """Rows of the current configurations as dicts, ordered by agent and episode index."""
-        cur = self.conn.execute(
-            "SELECT e.* FROM episodes e JOIN configs c ON c.agent = e.agent AND "
-            "c.config = e.config AND c.current = 1 ORDER BY e.agent, e.idx")
+        cur = self.conn.execute(f"SELECT e.* FROM {CURRENT} ORDER BY e.agent, e.idx")
         names = [d[0] for d in cur.description]
         out = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         if agents is not None:
@@ -211,10 +213,8 @@ class ResultStore:
 
     def record(self, agent: str, key: str) -> dict | None:
         """The full EpisodeRecord (as a dict) of one row of the current configuration."""
-        row = self.conn.execute(
-            "SELECT e.record FROM episodes e JOIN configs c ON c.agent = e.agent AND "
-            "c.config = e.config AND c.current = 1 WHERE e.agent = ? AND e.key = ?",
-            (agent, key)).fetchone()
+        row = self.conn.execute(f"SELECT e.record FROM {CURRENT} WHERE e.agent = ? AND "
+                                "e.key = ?", (agent, key)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
     def close(self) -> None:
