@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS, Layout
+from scenarios.relations import goal_point
 from scenarios.subgoals import Subgoal
 from scenarios.world import World, agent_pos, agent_vel, block_pos, go_waypoints, subgoal_holds
 
@@ -28,8 +29,12 @@ class ScriptedSkill:
 
     def __init__(self, layout: Layout, subgoal: Subgoal, state: np.ndarray):
         self.layout, self.subgoal = layout, subgoal
-        self.target = np.asarray(layout.target(subgoal.target).pos, float)
         self.block = None if subgoal.skill == "go" else layout.block_index(subgoal.object)
+        mover = agent_pos(state) if self.block is None else block_pos(state, self.block)
+        goal = goal_point(layout, subgoal.relation, subgoal.target, subgoal.object, mover)
+        if goal is None:
+            raise ValueError(f"there is no room to {subgoal.text()} in this scene")
+        self.target = goal
         self.waypoints = (go_waypoints(layout, agent_pos(state), self.target)
                           if self.block is None else [])
 

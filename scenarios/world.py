@@ -27,6 +27,7 @@ from scenarios.layout import (  # noqa: E402
     Layout,
 )
 from scenarios.registry import get  # noqa: E402
+from scenarios.relations import detour, goal_point, holds_at, obstacles  # noqa: E402
 from scenarios.subgoals import AGENT, Subgoal  # noqa: E402
 
 TIMESTEP = 0.01
@@ -184,7 +185,7 @@ def subgoal_holds(layout: Layout, state: np.ndarray, subgoal: Subgoal) -> bool:
         pos = agent_pos(state)
     else:
         pos = block_pos(state, layout.block_index(subgoal.object))
-    return bool(np.linalg.norm(pos - np.asarray(target.pos)) <= target.radius)
+    return holds_at(subgoal.relation, pos, np.asarray(target.pos), target.radius)
 
 
 def go_waypoints(layout: Layout, start: np.ndarray, goal: np.ndarray) -> list[np.ndarray]:
@@ -334,24 +335,41 @@ class World:
                 return s
         raise RuntimeError("every subgoal already holds in this scene")
 
-    def goal_states(self, subgoal: Subgoal, state: np.ndarray | None = None) -> list[np.ndarray]:
+    def goal_states(self, subgoal: Subgoal, state: np.ndarray | None = None,
+                    avoid: tuple[str, ...] = ()) -> list[np.ndarray]:
         """The scene with `subgoal` achieved, as a short sequence of (S,) goal states.
 
         Built in MuJoCo from `state` (default: now): everything the subgoal does not move
         stays put. `go` passes through doorways on the way; `push` first puts the agent
-        behind the block (contact skills need an intermediate goal), then the block in the
-        target with the agent behind it.
+        behind the block (contact skills need an intermediate goal), then the block at the
+        relation's goal point (`scenarios.relations`) with the agent behind it. Things named
+        in `avoid` are passed beside (`relations.detour`): a `go` gets a waypoint beside each
+        one its path would cross; a `push` whose block path would cross one pushes the block
+        to the point beside it first (recomputed from where the block is at every call).
         """
         state = self.state() if state is None else np.asarray(state, float)
         pos = state[: self.spec.n_dynamic].reshape(-1, 4)[:, 0:2].copy()
-        target = np.asarray(self.layout.target(subgoal.target).pos, float)
+        mover = 0 if subgoal.skill == "go" else 1 + self.layout.block_index(subgoal.object)
+        target = goal_point(self.layout, subgoal.relation, subgoal.target, subgoal.object,
+                            pos[mover])
+        if target is None:
+            raise ValueError(f"there is no room to {subgoal.text()} in this scene")
         goals = []
         if subgoal.skill == "go":
-            for p in go_waypoints(self.layout, pos[0], target):
+            route = go_waypoints(self.layout, pos[0], target)
+            if avoid:
+                route = detour(self.layout, pos[0], route,
+                               obstacles(self.layout, state, avoid, AGENT_RADIUS), AGENT_RADIUS)
+            for p in route:
                 pos[0] = p
                 goals.append(pos.copy())
         else:
             i = 1 + self.layout.block_index(subgoal.object)
+            if avoid:
+                # the agent follows the block's path: keep both clear
+                size = max(AGENT_RADIUS, BLOCK_RADIUS)
+                target = detour(self.layout, pos[i], [target],
+                                obstacles(self.layout, state, avoid, size), size)[0]
             d = target - pos[i]
             u = d / max(np.linalg.norm(d), 1e-6)
             pos[0] = pos[i] - BEHIND * u
