@@ -13,24 +13,68 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS, Layout
+from scenarios.relations import CLEARANCE
 from scenarios.skills import ScriptedSkill
 from scenarios.subgoals import Subgoal
 from scenarios.world import World
 from tools.models import ModelShelf
 from worldmodel.mpc import StepInfo, SubgoalResult, run_subgoal
-from worldmodel.planning import Planner, make_planner
+from worldmodel.planning import Penalty, Planner, make_planner
 
 __all__ = ["KeepWarm", "OnStep", "ScriptedExecutor", "StepInfo", "SubgoalResult",
            "WorldModelExecutor", "act", "planner_for", "planner_name", "pursue_state"]
 
 OnStep = Callable[[StepInfo], None]
 
+AVOID_CLEARANCE = CLEARANCE
+"""metres kept between an avoided block's edge and the agent's or another block's edge: the
+same as the detour's keep-clear circles (`scenarios.relations.obstacles`), so that a detour
+path is never penalised"""
+AVOID_WEIGHT = 60.0
+"""energy per metre of intrusion, per predicted step: far above what a detour costs"""
+
+
+def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> Penalty:
+    """The planner's cost for `avoid` from the true `state` (S,): for an avoided block, the
+    agent or any other block coming within AVOID_CLEARANCE of where the block is now; for an
+    avoided pad or zone, the agent's centre inside it (with AVOID_CLEARANCE to spare). The avoided
+    block's own predicted position is not read: the probe's error (centimetres) cannot tell a
+    2 cm nudge from none, and an untouched block does not move."""
+    blocks, places = [], []
+    for name in avoid:
+        if any(b.name == name for b in layout.blocks):
+            i = 4 + 4 * layout.block_index(name)
+            blocks.append((i, torch.tensor(np.asarray(state)[i:i + 2], dtype=torch.float32)))
+        else:
+            t = layout.target(name)
+            places.append((torch.tensor(t.pos, dtype=torch.float32), float(t.radius)))
+    reach = AGENT_RADIUS + BLOCK_RADIUS + AVOID_CLEARANCE
+    knock = 2 * BLOCK_RADIUS + AVOID_CLEARANCE
+    movers = [4 + 4 * j for j in range(len(layout.blocks))]
+
+    def penalty(states: torch.Tensor) -> torch.Tensor:  # (N, H, n_dynamic) -> (N,)
+        states = states.float()
+        agent = states[..., 0:2]  # (N, H, 2)
+        cost = torch.zeros(states.shape[:2])  # (N, H)
+        for i, start in blocks:
+            cost = cost + torch.relu(reach - (agent - start).norm(dim=-1))
+            for j in movers:  # a pushed block knocking it (centimetres: the probe is enough)
+                if j != i:
+                    cost = cost + torch.relu(knock - (states[..., j:j + 2] - start).norm(dim=-1))
+        for centre, radius in places:
+            cost = cost + torch.relu(radius + AVOID_CLEARANCE - (agent - centre).norm(dim=-1))
+        return AVOID_WEIGHT * cost.sum(-1)
+
+    return penalty
+
 
 def act(world: World, subgoal: Subgoal, planner: Planner, max_steps: int,
-        on_step: OnStep | None = None) -> SubgoalResult:
-    """Plan with `planner` and step `world` until `subgoal` holds or `max_steps` pass."""
+        on_step: OnStep | None = None, avoid: tuple[str, ...] = ()) -> SubgoalResult:
+    """Plan with `planner` and step `world` until `subgoal` holds or `max_steps` pass,
+    routing around and keeping clear of what `avoid` names."""
     torch.set_num_threads(1)  # measured: planning with two threads is far slower here
-    return run_subgoal(world, subgoal, planner, max_steps, on_step=on_step)
+    return run_subgoal(world, subgoal, planner, max_steps, on_step=on_step, avoid=avoid)
 
 
 def planner_name(kind: str, obs: str) -> str:
@@ -108,14 +152,16 @@ class WorldModelExecutor:
         """The next `run` continues from `snap` (a `snapshot()`, maybe of another process)."""
         self._pending = snap
 
-    def run(self, world: World, subgoal: Subgoal, max_steps: int,
-            on_step: OnStep) -> SubgoalResult:
+    def run(self, world: World, subgoal: Subgoal, max_steps: int, on_step: OnStep,
+            avoid: tuple[str, ...] = ()) -> SubgoalResult:
         torch.set_num_threads(1)
         planner = self._planner_for(world)
         if self._pending is not None:
             planner.restore(self._pending)
             self._pending = None
-        return act(world, subgoal, planner, max_steps, on_step)
+        planner.planner.penalty = (avoid_penalty(world.layout, world.state(), avoid)
+                                   if avoid else None)
+        return act(world, subgoal, planner, max_steps, on_step, avoid)
 
 
 class ScriptedExecutor:
@@ -132,8 +178,10 @@ class ScriptedExecutor:
     def restore(self, snap: dict | None) -> None:
         pass
 
-    def run(self, world: World, subgoal: Subgoal, max_steps: int,
-            on_step: OnStep) -> SubgoalResult:
+    def run(self, world: World, subgoal: Subgoal, max_steps: int, on_step: OnStep,
+            avoid: tuple[str, ...] = ()) -> SubgoalResult:
+        """The scripted skills do not steer around what `avoid` names: a bound on reaching
+        subgoals, not on keeping clear."""
         state = world.state()
         skill = ScriptedSkill(world.layout, subgoal, state)
         ms: list[float] = []

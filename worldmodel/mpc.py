@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS
+from scenarios.relations import detour, obstacles
 from scenarios.subgoals import Subgoal
 from scenarios.world import World, agent_pos, block_pos, world_for
 from worldmodel.checkpoint import load, load_packaged
@@ -79,8 +80,8 @@ class SubgoalResult:
 class GoalSchedule:
     """Which goal state to aim at now (see the module docstring for the rules)."""
 
-    def __init__(self, world: World, subgoal: Subgoal):
-        self.world, self.subgoal = world, subgoal
+    def __init__(self, world: World, subgoal: Subgoal, avoid: tuple[str, ...] = ()):
+        self.world, self.subgoal, self.avoid = world, subgoal, tuple(avoid)
         self.index = 0
         self._route: list[np.ndarray] | None = None
 
@@ -89,7 +90,7 @@ class GoalSchedule:
         w, p = self.world, agent_pos(state)
         if self.subgoal.skill == "go":
             if self._route is None or not w.layout.rooms or w.layout.room_of(p) is not None:
-                route = w.goal_states(self.subgoal, state)
+                route = w.goal_states(self.subgoal, state, self.avoid)
                 if self._route is None or len(route) != len(self._route) or any(
                         np.linalg.norm(agent_pos(a) - agent_pos(b)) > 1e-6
                         for a, b in zip(route, self._route, strict=True)):
@@ -99,9 +100,10 @@ class GoalSchedule:
                    and np.linalg.norm(p - agent_pos(route[self.index])) < WAYPOINT_TOL):
                 self.index += 1
             return route, self.index
-        goals = w.goal_states(self.subgoal, state)
-        b = block_pos(state, w.layout.block_index(self.subgoal.object))
-        t = np.asarray(w.layout.target(self.subgoal.target).pos, float)
+        goals = w.goal_states(self.subgoal, state, self.avoid)
+        i = w.layout.block_index(self.subgoal.object)
+        b = block_pos(state, i)
+        t = block_pos(goals[1], i)  # where the block goes next (the goal point, or a detour)
         u = (t - b) / max(np.linalg.norm(t - b), 1e-6)
         rel = p - b
         along, lat = rel @ u, rel @ np.array([-u[1], u[0]])
@@ -111,21 +113,31 @@ class GoalSchedule:
         elif self.index == 1 and (along > -0.5 * CONTACT or abs(lat) > LATERAL_TOL
                                   or along < -RELEASE_BACK):
             self.index = 0
+        if self.index == 0 and self.avoid:  # on the way behind the block: round what to avoid
+            keep = obstacles(w.layout, state, self.avoid, AGENT_RADIUS)
+            route = detour(w.layout, p, [agent_pos(goals[0])], keep, AGENT_RADIUS)
+            if len(route) > 1:
+                aim = goals[0].copy()
+                aim[0:2] = route[0]
+                goals = [aim, goals[1]]
         return goals, self.index
 
 
 def run_subgoal(world: World, subgoal: Subgoal, planner: Planner, max_steps: int,
                 on_step: Callable[[StepInfo], None] | None = None,
-                record_frames: int = 0, execute: int = 1) -> SubgoalResult:
+                record_frames: int = 0, execute: int = 1,
+                avoid: tuple[str, ...] = ()) -> SubgoalResult:
     """Pursue `subgoal` in `world` from its current state until its predicate holds or
     `max_steps` control steps are spent. Advances `world`, so subgoals can be chained.
 
     `planner` is any planner from `worldmodel.planning`; each decision executes its first
     `execute` chunks. `record_frames` > 0 records a frame of that width every control step.
+    `avoid` names things to route around (`World.goal_states`); the planner's own `penalty`
+    keeps it clear of them between waypoints.
     """
     world.holds(subgoal)  # a name the scene lacks raises here, listing the names it has
     planner.reset()
-    schedule = GoalSchedule(world, subgoal)
+    schedule = GoalSchedule(world, subgoal, avoid)
     state = world.state()
     states, actions = [state], []
     frames = [world.render(width=record_frames)] if record_frames else None

@@ -32,6 +32,9 @@ from worldmodel.model import WorldModel
 
 # (N, H, D) predicted embeddings, (K, D) embeddings of the goal -> (N,)
 Energy = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+# (N, H, n_dynamic) predicted dynamic states -> (N,): a cost added to the energy (what must not
+# be disturbed, say); a latent planner reads the states out of its embeddings with the probe
+Penalty = Callable[[torch.Tensor], torch.Tensor]
 GOAL_DIRECTIONS = 8
 
 
@@ -102,6 +105,7 @@ class SamplingPlanner:
         self.config = config
         self.gen = torch.Generator().manual_seed(config.seed)
         self._mean: torch.Tensor | None = None  # (H, m, 2)
+        self.penalty: Penalty | None = None
 
     @property
     def _m(self) -> int:
@@ -228,7 +232,10 @@ class LatentPlanner(SamplingPlanner):
     def _energies(self, actions):
         n = actions.shape[0]
         z = self.model.rollout(self._z.expand(n, -1), actions)  # (N, H, D)
-        return self.energy(z, self._z_goal)
+        e = self.energy(z, self._z_goal)
+        if self.penalty is not None:
+            e = e + self.penalty(self.model.probe(z))
+        return e
 
 
 class CEMPlanner(LatentPlanner):
@@ -293,7 +300,10 @@ class SimulatorPlanner(SamplingPlanner):
         pos = out[..., 1: 1 + nq].reshape(n, h, -1, 2)
         vel = out[..., 1 + nq: 1 + nq + nv].reshape(n, h, -1, 2)
         states = np.concatenate([pos, vel], -1).reshape(n, h, -1)  # (N, H, n_dynamic)
-        return torch.from_numpy(state_energy(states, self._goal, w.spec.n_dynamic))
+        e = torch.from_numpy(state_energy(states, self._goal, w.spec.n_dynamic))
+        if self.penalty is not None:
+            e = e + self.penalty(torch.from_numpy(states)).to(e.dtype)
+        return e
 
 
 Kind = Literal["cem", "mppi", "sim"]
