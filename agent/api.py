@@ -26,6 +26,8 @@ from scenarios.video import write_video
 from scenarios.world import World
 
 EventHandler = Callable[[Event], None]
+ENDED = ("answered", "declined", "stopped")
+"""statuses of a run that replied and moved nothing"""
 AnswerFn = Callable[[str], str]
 
 
@@ -91,7 +93,7 @@ class Agent:
             raise ValueError(f"thread {thread_id} was run by the {info['agent']} agent; "
                              f"resume it with --agent {info['agent']}")
         snapshot = self.graph.get_state(self._config(thread_id))
-        if snapshot.values and snapshot.values["status"] in ("done", "failed"):
+        if snapshot.values and snapshot.values["status"] in ("done", "failed", *ENDED):
             return self.record(thread_id, video)
         inputs: Any = None
         answer_fn = answer if callable(answer) else None
@@ -166,7 +168,8 @@ class Agent:
         rec = EpisodeRecord(
             agent=self.kind, scenario=s["scenario"], seed=s["seed"],
             instruction=s["instruction"], thread_id=thread_id, status=status,
-            reason=s["reason"], question=question, plan=subgoals_of(s["plan"]),
+            reason=s["reason"], question=question, reply=s["reply"], avoid=s["avoid"],
+            disturbed=s["disturbed"], holds=s["holds"], plan=subgoals_of(s["plan"]),
             ground_truth=truth,
             plan_exact=None if truth is None else s["first_plan"] == s["ground_truth"],
             outcomes=[SubgoalOutcome.model_validate(o) for o in s["outcomes"]],
@@ -180,7 +183,7 @@ class Agent:
         )
         if video and status in ("done", "failed"):
             rec.video = str(self.write_video(thread_id, video, s["scenario"], s["seed"]))
-        if status in ("done", "failed", "needs_clarification"):
+        if status in ("done", "failed", "needs_clarification", *ENDED):
             self.store.save_run(thread_id, self.kind, rec.scenario, rec.seed, rec.instruction,
                                 status, rec.model_dump(mode="json"))
         return rec

@@ -17,13 +17,13 @@ import json
 import platform
 import statistics
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agent.llm import LLMSettings, make_backend  # noqa: E402
+from llm_args import add_llm_options, llm_backend  # noqa: E402
+
 from agent.understand.decompose import decompose  # noqa: E402
 from scenarios import get, names  # noqa: E402
 from scenarios.instructions import generate  # noqa: E402
@@ -34,26 +34,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--per-family", type=int, default=50, help="test instructions per family")
     ap.add_argument("--seed", type=int, default=100000, help="first scene seed")
-    ap.add_argument("--untuned", action="store_true", help="the embedded model without adapter")
-    ap.add_argument("--adapter", default=None, help="an adapter directory (default: shipped)")
-    ap.add_argument("--llm", default="embedded", help="'embedded' or a server URL")
-    ap.add_argument("--model", default=None, help="model name for a server")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (embedded)")
-    ap.add_argument("--out", type=Path, default=None, help="write per-item results (JSON lines)")
+    add_llm_options(ap)
     args = ap.parse_args()
-
-    import torch
-
-    torch.set_num_threads(args.threads)
-    if args.llm == "embedded":
-        settings = LLMSettings()
-        if args.untuned or args.adapter:
-            settings = LLMSettings(adapter=None if args.untuned else args.adapter)
-    else:
-        settings = LLMSettings(url=args.llm, model=args.model, timeout=600)
-    backend = make_backend(settings)
-    t = time.perf_counter()
-    print(backend.health(), f"(ready in {time.perf_counter() - t:.1f} s)", flush=True)
+    backend = llm_backend(args)
 
     by_n, by_family, secs, first = defaultdict(list), defaultdict(list), [], []
     out = args.out.open("w") if args.out else None

@@ -137,6 +137,11 @@ def summary_table(record: EpisodeRecord) -> Table:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("result", escape(verdict))
+    if record.avoid:
+        kept = [n for n in record.avoid if n not in record.disturbed]
+        table.add_row("left alone", escape(", ".join(kept) or "none")
+                      + (f"; disturbed: {escape(', '.join(record.disturbed))}"
+                         if record.disturbed else ""))
     table.add_row("subgoals", f"{record.subgoals_done}/{record.subgoals_total} achieved"
                   + (f", {record.revisions} revision(s)" if record.revisions else ""))
     ms = record.decision_ms_median
@@ -195,6 +200,10 @@ class EventRenderer:
     def _on_question(self, event: ev.Question) -> None:
         self.close()
         self.console.print(f"[bold]agent asks:[/] {escape(event.question)}")
+
+    def _on_replied(self, event: ev.Replied) -> None:
+        self.close()
+        self.console.print(f"[bold]agent:[/] {escape(event.text)}")
 
     def _on_plan(self, event: ev.PlanMade) -> None:
         self.close()
@@ -277,6 +286,12 @@ class EventRenderer:
 
     def _on_report(self, event: ev.Report) -> None:
         self.close()
+        for h in event.holds:  # the verdict of the predicates on the true state, not the plan's
+            mark = "holds" if h["holds"] else "[bold]does not hold[/]"
+            self.console.print(f"  check: {escape(h['text'])}: {mark}")
+        for name in event.disturbed:
+            self.console.print(f"  check: [bold]the {escape(name)} was disturbed[/], though "
+                               "it was to be left alone")
 
     # --- live helpers ---------------------------------------------------------------------
     def _spin(self, text: str) -> None:

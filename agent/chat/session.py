@@ -30,7 +30,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from agent.api import Agent
+from agent.api import ENDED, Agent
 from agent.chat.render import EventRenderer, escape, plan_table, scene_view, summary_table
 from agent.chat.store import ChatSession, ChatStore
 from agent.graph import events as ev
@@ -473,6 +473,8 @@ class Chat:
             self.note("agent", rec.summary(), rec.thread_id)
             if self.session.video:
                 self._video(rec)
+        elif rec.status in ENDED:  # the reply was printed as it came; nothing moved
+            self.note("agent", (rec.reply or {}).get("text", rec.status), rec.thread_id)
         elif rec.status == "needs_clarification":
             self.console.print("the agent waits for an answer;")
             self.console.print(f"/resume {rec.thread_id} to give one")
@@ -533,6 +535,9 @@ class Chat:
         if d.question:
             self.console.print(f"[bold]the agent would ask:[/] {escape(d.question)}")
             self.note("agent", f"would ask: {d.question}")
+        elif d.reply is not None and not d.reply.moves:
+            self.console.print(f"that reads as '{d.reply.intent}', not a goal: nothing to plan "
+                               "(send it without /plan for the agent's reply)")
         elif d.plan is None or not d.plan.subgoals:
             why = "; ".join(d.problems) or "no usable plan"
             self.console.print(f"no plan: {escape(why)}")
@@ -597,9 +602,12 @@ class Chat:
                 raise
             with self.console.status("the LLM is decomposing..."):
                 d = self.services.decomposer.decompose(scene, text)
-            if d.plan is None or not d.plan.subgoals:
-                raise ValueError(f"cannot tell what to imagine: {e}") from None
-            subgoals = list(d.plan.subgoals)
+            # "what if I push ..." reads as `imagine`, "push ..." as `act`: both carry a plan
+            plan = d.reply.plan if d.reply is not None else None
+            if plan is None or not plan.subgoals:
+                said = d.question or (d.reply.text if d.reply is not None else "") or str(e)
+                raise ValueError(f"cannot tell what to imagine: {said}") from None
+            subgoals = list(plan.subgoals)
         problems = [p for sg in subgoals for p in scene.subgoal_problems(sg)]
         if problems:
             raise ValueError("; ".join(problems))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -21,29 +22,53 @@ def decompose(
     scenario: Annotated[str, typer.Option(help="Scenario name (see `wmagent scenarios list`).")],
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     llm: Annotated[str | None, typer.Option(help=LLM_HELP)] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the typed reply as JSON: intent, plan, text (and usage, "
+                       "problems, attempts, raw).")] = False,
 ) -> int:
-    """Turn an instruction into the scene's subgoals (or a question back to you)."""
+    """Read a message in a scene, moving nothing: a plan (act), an answer to a question, a
+    what-if's prediction, a question back, why not, or stop. Exit code 0 when it was read,
+    3 when the agent needs to ask you (clarify) or could not read it."""
+    import numpy as np
+
     import scenarios
     from agent.llm import make_backend
     from agent.understand.decompose import decompose as run
     from scenarios.scene import SceneDescription
+    from tools import answers
 
-    scene = SceneDescription.from_layout(scenarios.world_for(scenarios.get(scenario).name,
-                                                             seed).layout)
+    world = scenarios.world_for(scenarios.get(scenario).name, seed)
+    scene = SceneDescription.from_layout(world.layout)
     backend = make_backend(llm)
     result = run(backend, scene, instruction)
+    reply = result.reply
+    if reply is not None and reply.intent == "act" and reply.plan is not None:
+        reply = reply.model_copy(update={"text": answers.understood(reply.plan)})
+    elif reply is not None and reply.intent not in ("act", "clarify"):
+        imagine = None
+        if reply.intent == "imagine":
+            from tools.imagination import WorldModelImaginer
+            from tools.models import ModelShelf
+
+            imagine = WorldModelImaginer(ModelShelf()).imagine
+        start = np.asarray(world.state())
+        reply = reply.model_copy(update={"text": answers.respond(world, start, reply, imagine)})
     if as_json:
-        print(result.model_dump_json(indent=1))
-    elif result.plan is not None:
-        for i, s in enumerate(result.plan.subgoals, 1):
+        data = (reply.contract() if reply is not None else
+                {"intent": "clarify", "plan": None, "text": result.question or ""})
+        data.update(usage=result.usage.model_dump(), problems=result.problems,
+                    attempts=result.attempts, raw=result.raw)
+        print(json.dumps(data, indent=1))
+    elif reply is not None and reply.intent == "act" and reply.plan is not None:
+        print(reply.text)
+        for i, s in enumerate(reply.plan.subgoals, 1):
             print(f"{i}. {s.text()}")
     else:
-        print(result.question)
+        print(reply.text if reply is not None and reply.text else result.question)
     u = result.usage
     console.print(f"{backend.describe()}: {u.calls} call(s), {u.prompt_tokens}+"
                   f"{u.completion_tokens} tokens, {u.seconds:.1f} s", highlight=False)
-    return 0 if result.plan is not None else 3
+    return 0 if reply is not None and reply.intent != "clarify" else 3
 
 
 def serve(
@@ -89,13 +114,17 @@ def finetune_planner(
         help="Share given a repair example (a wrong answer, what is wrong, the plan).")] = 0.0,
     threads: Annotated[int, typer.Option(min=1, help="torch CPU threads.")] = 1,
     init: Annotated[str | None, typer.Option(help="Adapter to continue from.")] = None,
+    requests: Annotated[int, typer.Option(
+        min=0, help="Typed messages of every intent per family (questions, what-ifs, "
+                    "relations, avoid, clarify, cannot, stop).")] = 300,
 ) -> None:
     """Train the planner's LoRA adapter on the training split of every scenario family."""
     from agent.llm.training.finetune import FinetuneConfig, finetune
 
     cfg = FinetuneConfig(steps=steps, warmup=warmup, batch=batch, lr=lr, rank=rank,
                          alpha=2.0 * rank, per_family=per_family, seed=seed, reworded=reworded,
-                         pseudo=pseudo, repairs=repairs, threads=threads, init=init)
+                         pseudo=pseudo, repairs=repairs, threads=threads, init=init,
+                         requests=requests)
     start = time.perf_counter()
     stats = finetune(cfg, out, progress=lambda s, loss: console.print(
         f"step {s}/{steps} loss {loss:.4f} ({time.perf_counter() - start:.0f} s)",

@@ -13,20 +13,28 @@ from agent.chat.render import EventRenderer, escape, summary_table
 from agent.cli.limits import MAX_SEED
 
 console = Console()
+quiet = Console(stderr=True)
 
 DEMO_SCENARIO, DEMO_SEED = "pads", 9
 DEMO_INSTRUCTION = "Go to the purple pad, then the red pad, and then go home."
 DEMO_TRUTH = "go to purple pad; go to red pad; go to home pad"
 
 
-def _shown(runner, episode):
-    """Run `episode(on_event)` with live progress, then print the summary table."""
-    show = EventRenderer(console, steps_for=runner.budgets.steps_for)
+def _shown(runner, episode, as_json: bool = False):
+    """Run `episode(on_event)` with live progress, then print the summary table; with
+    `as_json` the progress goes to stderr and the episode record, as JSON, to stdout."""
+    out = quiet if as_json else console
+    show = EventRenderer(out, steps_for=runner.budgets.steps_for)
     try:
         record = episode(show)
     finally:
         show.close()
-    console.print(summary_table(record))
+    from agent.api import ENDED
+
+    if as_json:
+        print(record.model_dump_json(indent=1))
+    elif record.status not in ENDED:  # a reply was printed as it came
+        console.print(summary_table(record))
     return record
 
 
@@ -56,9 +64,13 @@ def run(
     resume: Annotated[str | None, typer.Option(
         help="Continue this thread (an interrupted run, or one waiting for --answer).")] = None,
     answer: Annotated[str | None, typer.Option(help="Answer to a pending question.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the episode record as JSON on stdout (the reply under 'reply', "
+                       "control steps under 'steps'); progress goes to stderr.")] = False,
 ) -> int:
-    """Run one episode and print its plan, progress and outcome."""
-    from agent.api import check_instruction
+    """Run one episode and print its plan, progress and outcome. Exit code 0: the goal was
+    reached, or the message was answered without moving anything; 3: it was not."""
+    from agent.api import ENDED, check_instruction
     from agent.kinds.registry import make_agent
     from agent.runs.store import RunStore
 
@@ -76,17 +88,18 @@ def run(
     runner = make_agent(agent, llm=llm)
     if resume:
         record = _shown(runner, lambda show: runner.resume(resume, answer=answer, on_event=show,
-                                                           video=video))
+                                                           video=video), as_json)
     else:
         record = _shown(runner, lambda show: runner.run(
             scenario, instruction, seed=seed, subgoals=_subgoal_list(subgoals), video=video,
-            on_event=show))
+            on_event=show), as_json)
+    out = quiet if as_json else console
     if record.question:
-        console.print(f"answer with: wmagent run --resume {record.thread_id} --answer '...'")
+        out.print(f"answer with: wmagent run --resume {record.thread_id} --answer '...'")
     if record.video:
-        console.print(escape(f"video: {record.video}"), soft_wrap=True)
-    console.print(f"thread: {record.thread_id}")
-    return 0 if record.success else 3
+        out.print(escape(f"video: {record.video}"), soft_wrap=True)
+    out.print(f"thread: {record.thread_id}")
+    return 0 if record.success or record.status in ENDED else 3
 
 
 def demo(

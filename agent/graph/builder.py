@@ -3,6 +3,10 @@
 perceive -> decompose (-> ask the person -> decompose) -> imagine -> act (in segments) ->
 verify -> next subgoal | retry | revise (LLM) -> imagine -> act ... -> report
 
+A message that asks for nothing to move (a question, a what-if, something the agent cannot do,
+"stop") goes decompose -> respond -> end: answered from the true scene or the world model, and
+no control step is taken.
+
 The graph state holds only plain data (`agent.graph.state`), so every super-step is
 checkpointed by the SQLite checkpointer and a run killed at any point resumes from its last
 finished step. Heavy things (the world model, the LLM, the MuJoCo world) are resources,
@@ -30,7 +34,8 @@ def build_graph(res: Resources, checkpointer=None):
     g = StateGraph(AgentState)
     for name, node, needs in (
             ("perceive", nodes.perceive, bound), ("decompose", nodes.decompose, bound),
-            ("ask", nodes.ask, {}), ("imagine", nodes.imagine, bound),
+            ("ask", nodes.ask, {}), ("respond", nodes.respond, bound),
+            ("imagine", nodes.imagine, bound),
             ("act", nodes.act, bound), ("verify", nodes.verify, bound),
             ("revise", nodes.revise, bound), ("report", nodes.report, {"scenes": scenes})):
         g.add_node(name, nodes.timed(partial(node, **needs)))
@@ -38,8 +43,9 @@ def build_graph(res: Resources, checkpointer=None):
     g.add_conditional_edges("perceive", partial(routes.after_perceive, res=res),
                             ["decompose", "imagine", "act"])
     g.add_conditional_edges("decompose", partial(routes.after_decompose, res=res),
-                            ["ask", "imagine", "act", "report"])
+                            ["ask", "respond", "imagine", "act", "report"])
     g.add_edge("ask", "decompose")
+    g.add_edge("respond", END)
     g.add_conditional_edges("imagine", routes.after_imagine, ["revise", "act"])
     g.add_conditional_edges("act", partial(routes.after_act, res=res, scenes=scenes),
                             ["act", "verify"])

@@ -27,8 +27,9 @@ class Executor(Protocol):
     name: str
 
     def run(self, world: World, subgoal: Subgoal, max_steps: int,
-            on_step: Callable[[StepInfo], None]) -> SubgoalResult:
-        """Step `world` toward `subgoal`; `on_step` gets a report after each decision."""
+            on_step: Callable[[StepInfo], None], avoid: tuple[str, ...] = ()) -> SubgoalResult:
+        """Step `world` toward `subgoal`; `on_step` gets a report after each decision.
+        `avoid` names blocks not to disturb and pads or zones not to enter (`Plan.avoid`)."""
         ...
 
     def reset(self) -> None:

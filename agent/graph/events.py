@@ -27,6 +27,16 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Replied:
+    """What the agent says to the message: how it understood a plan (`act`, before anything
+    moves), or its answer to a message that moves nothing (answer, imagine, cannot, stop)."""
+
+    kind: ClassVar[str] = "replied"
+    intent: str
+    text: str
+
+
+@dataclass(frozen=True)
 class PlanMade:
     """A plan to act on: the first one, or a revision (`revised`) with its `reason`."""
 
@@ -96,10 +106,14 @@ class Revision:
 
 @dataclass(frozen=True)
 class Report:
+    """The end: the verdict, and each judged subgoal's predicate on the true state."""
+
     kind: ClassVar[str] = "report"
     status: str
     success: bool
+    holds: list[dict] = field(default_factory=list)
+    disturbed: list[str] = field(default_factory=list)
 
 
-Event = (Perceived | Question | PlanMade | Imagined | SubgoalStarted | MpcStep | SubgoalDone
-         | Revision | Report)
+Event = (Perceived | Question | Replied | PlanMade | Imagined | SubgoalStarted
+         | MpcStep | SubgoalDone | Revision | Report)

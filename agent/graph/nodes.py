@@ -22,10 +22,13 @@ from agent.graph.rules import merge_revision, with_restores
 from agent.graph.state import AgentState
 from agent.llm.base import Usage
 from scenarios.registry import get
+from scenarios.relations import disturbed
+from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
+from tools import answers
 from tools.acting import StepInfo
 from tools.scene import describe, knocked_out, where
 
@@ -117,17 +120,46 @@ def decompose(state: AgentState, config: RunnableConfig, *, res: Resources,
     instruction = asked[-1]["answer"] if asked else state["instruction"]
     d = res.decomposer.decompose(scenes.describe(state), instruction)
     out = usage_update(state, d.usage)
+    reply = d.reply.contract() if d.reply is not None else None
     if d.question:
         emit(ev.Question(d.question))
-        return {**out, "question": d.question}
+        return {**out, "question": d.question, "reply": reply}
+    if d.reply is not None and not d.reply.moves:  # answer, imagine, cannot, stop
+        return {**out, "reply": reply, "question": None}
     if d.plan is None or not d.plan.subgoals:
         why = "; ".join(d.problems) or "the LLM gave no usable plan"
-        return {**out, "status": "failed", "reason": f"decomposition failed: {why}"}
+        return {**out, "status": "failed", "reason": f"decomposition failed: {why}",
+                "reply": reply}
     plan = [s.model_dump() for s in d.plan.subgoals]
+    said = answers.understood(d.plan)
+    emit(ev.Replied("act", said))
     emit(ev.PlanMade(plan, list(d.problems)))
+    reply = {**(reply or {}), "text": said}
     return {**out, "plan": plan, "first_plan": state["first_plan"] or plan, "current": 0,
             "attempt": 1, "subgoal_steps": 0, "subgoal_seconds": 0.0, "subgoal_ms": [],
-            "question": None}
+            "question": None, "reply": reply, "avoid": list(d.plan.avoid)}
+
+
+RESPONDED = {"answer": "answered", "imagine": "answered", "cannot": "declined",
+             "stop": "stopped"}
+"""the run's status after a reply that moves nothing"""
+
+
+def respond(state: AgentState, config: RunnableConfig, *, res: Resources,
+            scenes: Scenes) -> dict:
+    """Answer a message that asks for nothing to move, from the true scene (a question), the
+    world model (a what-if), the skills (why not) or by stopping. Nothing moves here."""
+    reply = Reply.model_validate(state["reply"])
+    world = scenes.at(state)
+    before = world.state()
+    imagine = res.imaginer.imagine if res.imaginer is not None else None
+    try:
+        text = answers.respond(world, before, reply, imagine)
+    finally:
+        world.set_state(before)  # imagining reads the world; it never moves it
+    emit(ev.Replied(reply.intent, text))
+    return {"reply": {**state["reply"], "text": text}, "status": RESPONDED[reply.intent],
+            "reason": ""}
 
 
 def ask(state: AgentState, config: RunnableConfig) -> dict:
@@ -189,11 +221,15 @@ def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Sc
     def on_step(info: StepInfo) -> None:
         emit(ev.MpcStep(base + int(info.step), index, info.energy, info.decision_ms))
 
-    result = res.executor.run(world, subgoal, n, on_step) if n else None
+    start = state["avoid_start"] or world.state().tolist()
+    avoid = tuple(state["avoid"])
+    result = res.executor.run(world, subgoal, n, on_step, avoid=avoid) if n else None
     # Every state the executor passed through: the monitor must see transient successes.
     states = list(result.states[1:]) if result is not None else []
     for s in states:
         monitor.update(s)
+    hit = disturbed(world.layout, np.asarray(start), np.asarray(states), list(avoid)) \
+        if states and avoid else []
     if res.trajectory and states:
         res.trajectory(thread_of(config), state["traj_len"], np.asarray(states))
     used = state["subgoal_steps"] + len(states)
@@ -204,7 +240,8 @@ def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Sc
             "traj_len": state["traj_len"] + len(states),
             "steps": base + len(states), "subgoal_steps": used,
             "subgoal_ms": state["subgoal_ms"] + (list(result.decision_ms) if result else []),
-            "monitor_done": monitor.done}
+            "monitor_done": monitor.done, "avoid_start": start,
+            "disturbed": list(dict.fromkeys(state["disturbed"] + hit))}
 
 
 def verify(state: AgentState, config: RunnableConfig, *, res: Resources,
@@ -281,15 +318,23 @@ def report(state: AgentState, config: RunnableConfig, *, scenes: Scenes) -> dict
     monitor.done = state["monitor_done"]
     if not state["ground_truth"]:  # judged on its own plan: the verified subgoals
         monitor.done = state["current"]
-    success = state["status"] == "running" and monitor.success(world.state())
+    now = world.state()
+    success = (state["status"] == "running" and monitor.success(now)
+               and not state["disturbed"])
     status = state["status"]
     if status == "running":
         status = "done" if success else "failed"
     reason = state["reason"]
     if status == "failed" and not reason:
-        reason = "a pushed block left its zone" if monitor.done == len(
-            monitor.subgoals) else "not every subgoal was achieved"
-    emit(ev.Report(status, success))
-    return {"status": status, "reason": reason, "monitor_done": monitor.done}
+        if state["disturbed"]:
+            reason = "it disturbed what it was asked to avoid: the " + ", the ".join(
+                state["disturbed"])
+        else:
+            reason = "a pushed block left its zone" if monitor.done == len(
+                monitor.subgoals) else "not every subgoal was achieved"
+    holds = [{"subgoal": sg.model_dump(), "text": sg.text(), "holds": world.holds(sg, now)}
+             for sg in judged(state)]
+    emit(ev.Report(status, success, holds, list(state["disturbed"])))
+    return {"status": status, "reason": reason, "monitor_done": monitor.done, "holds": holds}
 
 

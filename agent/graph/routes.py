@@ -22,6 +22,8 @@ def after_decompose(state: AgentState, *, res: Resources) -> str:
         if len(state["clarifications"]) >= res.budgets.clarifications:
             return "report"
         return "ask"
+    if state["reply"] is not None and state["reply"]["intent"] != "act":
+        return "respond"  # answer, imagine, cannot, stop: nothing moves
     return _act_or_imagine(res)
 
 

@@ -22,6 +22,11 @@ class AgentState(TypedDict):
     sim_warmstart: list[float] | None  # MuJoCo's solver warm start that goes with it
     executor: dict | None  # what the executor carries between segments (`Executor.snapshot`)
     traj_len: int  # length of the trajectory file that belongs to this checkpoint
+    reply: dict | None  # the typed reading of the message (`scenarios.replies.Reply.contract`)
+    avoid: list[str]  # names the plan must not disturb (`Plan.avoid`)
+    avoid_start: list[float] | None  # the true state when acting began: what "moved" is against
+    disturbed: list[str]  # avoided names that were disturbed (a block moved, a place entered)
+    holds: list[dict]  # at the end: each judged subgoal and whether it holds on the true state
     plan: list[dict]
     first_plan: list[dict] | None
     current: int  # index into plan
@@ -55,7 +60,8 @@ def initial_state(scenario: str, seed: int, instruction: str, ground_truth: list
     return AgentState(
         scenario=scenario, seed=seed, instruction=instruction, given_plan=given_plan,
         ground_truth=ground_truth, sim_state=sim_state, sim_warmstart=None, executor=None,
-        traj_len=1, plan=[], first_plan=None,
+        traj_len=1, reply=None, avoid=[], avoid_start=None, disturbed=[], holds=[],
+        plan=[], first_plan=None,
         current=0, attempt=1, subgoal_steps=0, subgoal_seconds=0.0, subgoal_ms=[],
         outcomes=[], revisions=0, restores=0, vetoes=[], clarifications=[], question=None,
         imagination=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,

@@ -27,10 +27,19 @@ class EpisodeRecord(BaseModel):
     seed: int
     instruction: str
     thread_id: str
-    status: str = Field(description="done | failed | needs_clarification")
+    status: str = Field(description="done | failed | needs_clarification | interrupted | "
+                                    "answered (a question or what-if) | declined (cannot) | "
+                                    "stopped")
     reason: str = ""
     question: str | None = None
+    reply: dict | None = Field(
+        None, description="the typed reading of the message (scenarios.replies.Reply): "
+                          "intent, plan, text")
     plan: list[Subgoal] | None = None
+    avoid: list[str] = Field([], description="what the plan had to leave alone")
+    disturbed: list[str] = Field([], description="avoided names it disturbed anyway")
+    holds: list[dict] = Field([], description="at the end, each judged subgoal and whether "
+                                             "its predicate holds on the true state")
     ground_truth: list[Subgoal] | None = None
     plan_exact: bool | None = Field(
         None, description="the first plan equals the ground truth (None without ground truth)")
@@ -53,6 +62,8 @@ class EpisodeRecord(BaseModel):
     video: str | None = None
 
     def summary(self) -> str:
+        if self.status in ("answered", "declined", "stopped") and self.reply:
+            return f"{self.agent} on {self.scenario}/{self.seed}: {self.reply.get('text', '')}"
         verdict = "success" if self.success else f"{self.status}: {self.reason or 'failed'}"
         return (f"{self.agent} on {self.scenario}/{self.seed}: {verdict}; "
                 f"{self.subgoals_done}/{self.subgoals_total} subgoals, {self.steps} steps, "

@@ -15,8 +15,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.llm.base import InvalidAnswer, LLMBackend, Usage
 from agent.understand.prompts import plan_messages, repair_message, revise_messages
+from scenarios.layout import Layout
+from scenarios.registry import get
+from scenarios.relations import feasible
+from scenarios.replies import AMBIGUOUS, ASKS, REASONS, Reply
 from scenarios.scene import SceneDescription
-from scenarios.subgoals import AGENT, Plan, Subgoal
+from scenarios.subgoals import AGENT, RELATIONS, Plan, Subgoal
 
 MAX_SUBGOALS = 12
 COLOURS = ("red green blue yellow orange purple pink white black grey gray brown cyan magenta "
@@ -25,14 +29,24 @@ NOUNS = {"block": "block", "blocks": "block", "cube": "block", "cubes": "block",
          "boxes": "block", "pad": "pad", "pads": "pad", "zone": "zone", "zones": "zone"}
 _NAMED = re.compile(rf"\b({'|'.join(COLOURS)})\s+({'|'.join(NOUNS)})\b", re.IGNORECASE)
 _ROOM = re.compile(r"\b(north|south)[- ]?(east|west)\s+room\b", re.IGNORECASE)
+# "the block" said bare: then a verb's preposition, a connective or the end of the clause,
+# not a qualifier ("the zone of its colour", "the pad in the north-west room").
+_BARE = re.compile(r"\bthe (block|pad|zone)\b(?=\s*(?:$|[.,;:!?)]|(?:into|to|onto|toward|towards|"
+                   r"near|next|beside|and|then|first|please|now|before|after|left|right|above|"
+                   r"below|north|south|east|west|up|down|over|for|across)\b))", re.IGNORECASE)
 
 
 class Decomposition(BaseModel):
-    """The outcome of asking for a plan: a plan, or a question for the person, never both."""
+    """The outcome of reading a message: the typed reply; for `act`, its plan; for `clarify`
+    (or a message that names what the scene lacks), a question for the person. Never a plan
+    and a question both."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
+    reply: Reply | None = None
+    """the typed reading (None only when nothing usable came back)"""
     plan: Plan | None = None
+    """the plan to carry out: set for `act` only (an `imagine` plan is in `reply.plan`)"""
     question: str | None = None
     """A clarification for the person when the instruction cannot be planned as said."""
     problems: list[str] = []
@@ -45,30 +59,76 @@ class Decomposition(BaseModel):
     """The model's answers as text, one per attempt."""
 
 
+def _subgoal_kinds(scene: SceneDescription) -> list[dict]:
+    """The subgoal shapes this scene allows: `go` to any target (with an optional relation),
+    `push` a block into a zone, or with a relation to any target."""
+    zones = [t.name for t in scene.targets if t.kind == "zone"]
+    others = [r for r in RELATIONS if r != "in"]
+
+    def subgoal(skill: str, objects: list[str], targets: list[str], relation: str) -> dict:
+        props = {"skill": {"type": "string", "enum": [skill]},
+                 "object": {"type": "string", "enum": objects}}
+        required = ["skill", "object", "target"]
+        if relation != "none":
+            props["relation"] = {"type": "string", "enum": others}
+            if relation == "required":
+                required.insert(2, "relation")
+        props["target"] = {"type": "string", "enum": targets}
+        return {"type": "object", "additionalProperties": False, "required": required,
+                "properties": props}
+
+    kinds = [subgoal("go", [AGENT], scene.target_names, "optional")]
+    if scene.block_names and zones:
+        kinds.append(subgoal("push", scene.block_names, zones, "none"))
+    if scene.block_names:
+        kinds.append(subgoal("push", scene.block_names, scene.target_names, "required"))
+    return kinds
+
+
 def plan_schema(scene: SceneDescription) -> dict:
-    """JSON schema of a Plan whose skills, objects and targets are this scene's names.
+    """JSON schema of a Plan whose skills, objects, relations and targets are this scene's.
 
     `go` subgoals have object "agent" and any target; `push` subgoals move one of the blocks
-    into one of the zones, so a schema-constrained answer cannot name what is not there.
+    into one of the zones, or to a relation with any target; `avoid` names things of the
+    scene. A schema-constrained answer cannot name what is not there.
     """
-    zones = [t.name for t in scene.targets if t.kind == "zone"]
-
-    def subgoal(skill: str, objects: list[str], targets: list[str]) -> dict:
-        return {"type": "object", "additionalProperties": False,
-                "required": ["skill", "object", "target"],
-                "properties": {"skill": {"type": "string", "enum": [skill]},
-                               "object": {"type": "string", "enum": objects},
-                               "target": {"type": "string", "enum": targets}}}
-
-    kinds = [subgoal("go", [AGENT], scene.target_names)]
-    if scene.block_names and zones:
-        kinds.append(subgoal("push", scene.block_names, zones))
+    kinds = _subgoal_kinds(scene)
+    names = scene.block_names + scene.target_names
     return {"title": "Plan", "type": "object", "additionalProperties": False,
             "required": ["subgoals"],
             "properties": {"subgoals": {"type": "array", "minItems": 1,
                                         "maxItems": MAX_SUBGOALS,
                                         "items": kinds[0] if len(kinds) == 1
-                                        else {"anyOf": kinds}}}}
+                                        else {"anyOf": kinds}},
+                           "avoid": {"type": "array", "maxItems": 4,
+                                     "items": {"type": "string", "enum": names}}}}
+
+
+def reply_schema(scene: SceneDescription) -> dict:
+    """JSON schema of a typed reply (`scenarios.replies.Reply`, without `text`) in this scene:
+    one object per intent, each naming only what the scene has."""
+    names = [AGENT] + scene.block_names + scene.target_names
+
+    def intent(name: str, **props) -> dict:
+        return {"type": "object", "additionalProperties": False,
+                "required": ["intent", *[k for k in props if not k.startswith("_")]],
+                "properties": {"intent": {"type": "string", "enum": [name]},
+                               **{k.lstrip("_"): v for k, v in props.items()}}}
+
+    plan = plan_schema(scene)
+    query = {"type": "object", "additionalProperties": False, "required": ["ask"],
+             "properties": {"ask": {"type": "string", "enum": list(ASKS)},
+                            "object": {"type": "string", "enum": names},
+                            "kind": {"type": "string", "enum": ["block", "pad", "zone",
+                                                                "target"]},
+                            "target": {"type": "string", "enum": names}}}
+    return {"title": "Reply", "anyOf": [
+        intent("act", plan=plan), intent("imagine", plan=plan),
+        intent("answer", query=query),
+        intent("clarify", about={"type": "string", "minLength": 1, "maxLength": 40}),
+        intent("cannot", reason={"type": "string", "enum": list(REASONS)},
+               _thing={"type": "string", "enum": names}),
+        intent("stop")]}
 
 
 def _named(instruction: str) -> list[tuple[str, str]]:
@@ -104,7 +164,69 @@ def absent_names(scene: SceneDescription, instruction: str) -> list[str]:
     words = set(re.findall(r"[a-z]+", instruction.lower()))
     if not scene.block_names and words & {"block", "blocks", "cube", "cubes", "box", "boxes"}:
         out.append("there are no blocks in this scene")
+    if "home" in words and "home pad" not in names:
+        out.append(f"there is no home pad here (targets: {', '.join(scene.target_names)})")
     return list(dict.fromkeys(out))
+
+
+def ambiguous_kinds(scene: SceneDescription, instruction: str) -> list[str]:
+    """The kinds ("block", "pad", "zone") that `instruction` names bare ("push the block into
+    the red zone") while the scene has several of them: which one is meant cannot be told."""
+    count = {"block": len(scene.block_names),
+             "pad": sum(t.kind == "pad" for t in scene.targets),
+             "zone": sum(t.kind == "zone" for t in scene.targets)}
+    said = [m.lower() for m in _BARE.findall(instruction)]
+    return [k for k in dict.fromkeys(said) if count[k] > 1]
+
+
+def repeats(plan: Plan) -> list[str]:
+    """Subgoals that repeat an earlier one that nothing in between undid: a `go` is undone
+    by any subgoal between (each moves the agent), a `push` only by another subgoal that
+    moves the same block."""
+    out = []
+    for j, s in enumerate(plan.subgoals):
+        for i in range(j - 1, -1, -1):
+            between = plan.subgoals[i + 1:j]
+            if plan.subgoals[i] == s and not (
+                    between if s.skill == "go" else [b for b in between if b.object == s.object]):
+                out.append(f"subgoal {j + 1} ({s.text()}) repeats subgoal {i + 1}, which "
+                           "nothing in between undid")
+                break
+    return out
+
+
+def without_repeats(plan: Plan) -> Plan:
+    """`plan` without the subgoals that `repeats` finds: doing one again changes nothing."""
+    keep: list[Subgoal] = []
+    for s in plan.subgoals:
+        if not repeats(Plan(subgoals=[*keep, s])):
+            keep.append(s)
+    return plan.model_copy(update={"subgoals": keep})
+
+
+def plan_problems(scene: SceneDescription, plan: Plan, layout: Layout | None = None) -> list[str]:
+    """What is wrong with `plan` in `scene`: names, skills and targets (`scene.problems`),
+    relations with no room for them, an `avoid` that names what the plan must move or reach,
+    and subgoals repeated for nothing. `layout` (default: the scene's registered one) is
+    needed for the room check."""
+    out = scene.problems(plan)
+    if layout is None:
+        try:
+            layout = get(scene.scenario).layout(scene.seed)
+        except (KeyError, ValueError):
+            layout = None
+    for i, sg in enumerate(plan.subgoals, 1):
+        if (layout is not None and sg.relation != "in" and sg.target in scene.target_names
+                and not feasible(layout, sg.relation, sg.target, sg.object)):
+            out.append(f"subgoal {i} ({sg.text()}): there is no room for that here")
+    names = set(scene.block_names) | set(scene.target_names)
+    used = {n for sg in plan.subgoals for n in (sg.object, sg.target)}
+    for name in plan.avoid:
+        if name not in names:
+            out.append(f"avoid: there is no {name!r} here")
+        elif name in used:
+            out.append(f"avoid: the plan itself moves or reaches the {name}")
+    return out + repeats(plan)
 
 
 def coverage_problems(scene: SceneDescription, instruction: str, plan: Plan) -> list[str]:
@@ -118,6 +240,8 @@ def coverage_problems(scene: SceneDescription, instruction: str, plan: Plan) -> 
     for s in plan.subgoals:
         for name in {s.target, s.object}:
             used[name] = used.get(name, 0) + 1
+    for name in plan.avoid:  # named to be left alone: that is a use of it too
+        used[name] = used.get(name, 0) + 1
     names = set(scene.block_names) | set(scene.target_names)
     named: dict[str, int] = {}
     for name, _ in _named(instruction):
@@ -144,54 +268,116 @@ def _question(problems: list[str]) -> str:
     return f"{first}{end} What should I do instead?"
 
 
+def clarify_problems(scene: SceneDescription, about: str) -> list[str]:
+    """A clarify that asks about what the scene has: "which pad?" with one pad, or "no such
+    thing" about a name that is there."""
+    about = about.strip().lower().removeprefix("the ").strip()
+    names = set(scene.block_names) | set(scene.target_names)
+    if about in names:
+        return [f"the {about} is in the scene: use it, or ask about something else"]
+    if about in AMBIGUOUS:
+        have = [o for o in scene.objects if o.kind == about] + [
+            t for t in scene.targets if t.kind == about]
+        if len(have) == 1:
+            return [f"there is only one {about} here, the {have[0].name}: use it"]
+    return []
+
+
+def clarify_question(scene: SceneDescription, about: str) -> str:
+    """The question back for a clarify reply: which one (an ambiguous kind), or what instead
+    (a name the scene lacks)."""
+    about = about.strip().lower().removeprefix("the ").strip()
+    if about in AMBIGUOUS:
+        have = [o.name for o in scene.objects if o.kind == about] + [
+            t.name for t in scene.targets if t.kind == about]
+        if len(have) > 1:
+            return f"Which {about} do you mean: the {', the '.join(have[:-1])} or the {have[-1]}?"
+    if about in ("home", "home pad"):
+        return _question([f"there is no home pad here (targets: {', '.join(scene.target_names)})"])
+    return _question([f"I cannot find the {about} here (I see: "
+                      f"{', '.join(scene.block_names + scene.target_names)})"])
+
+
+def _read(data: object) -> Reply:
+    """A reply from decoded JSON; a bare plan (an older adapter, a server without the reply
+    schema) is the reply `act`."""
+    if isinstance(data, dict) and "intent" not in data and "subgoals" in data:
+        return Reply(intent="act", plan=Plan.model_validate(data))
+    return Reply.model_validate(data)
+
+
 def _ask(backend: LLMBackend, scene: SceneDescription, messages: list[dict],
-         instruction: str | None = None) -> Decomposition:
+         instruction: str | None = None, schema: dict | None = None) -> Decomposition:
     """Ask, validate, and on failure repair once; give up with a question after that.
 
     With `instruction`, a plan that leaves out something it names is repaired too; if the
-    repair still leaves something out, the valid plan that leaves out less is returned, with
+    repair still leaves something out, the valid reply that leaves out less is returned, with
     what it misses in `problems` (a named thing may rightly be left out: "avoid the red pad").
     """
-    schema = plan_schema(scene)
+    schema = schema or reply_schema(scene)
     usage, raw, problems = Usage(), [], []
-    best: tuple[Plan, list[str]] | None = None
+    best: tuple[Reply, list[str]] | None = None
     for _ in range(2):  # the answer, then one repair
-        plan = None
+        reply = None
         try:
             data, u = backend.complete(messages, schema)
             usage = usage + u
             text = json.dumps(data, separators=(",", ":"))
-            plan = Plan.model_validate(data)
-            problems = scene.problems(plan)
+            reply = _read(data)
+            if reply.plan is not None:  # a repeat nothing undid is dropped, not sent back
+                reply = reply.model_copy(update={"plan": without_repeats(reply.plan)})
+            problems = plan_problems(scene, reply.plan) if reply.plan is not None else []
+            if reply.intent == "clarify":
+                problems = clarify_problems(scene, reply.about or "")
         except InvalidAnswer as e:
             text, problems = e.raw, [str(e)]
         except ValidationError as e:
-            problems = [f"the answer is not a plan: {e.errors()[0]['msg']}"]
+            problems = [f"the answer is not a reply: {e.errors()[0]['msg']}"]
         raw.append(text)
-        if plan is not None and not problems:
-            missed = coverage_problems(scene, instruction, plan) if instruction else []
+        if reply is not None and not problems:
+            missed = (coverage_problems(scene, instruction, reply.plan)
+                      if instruction and reply.plan is not None else [])
             if best is None or len(missed) < len(best[1]):
-                best = (plan, missed)
+                best = (reply, missed)
             if not missed:
                 break
             problems = missed
         messages = [*messages, {"role": "assistant", "content": text}, repair_message(problems)]
     if best is not None:
-        return Decomposition(plan=best[0], problems=best[1], usage=usage, attempts=len(raw),
-                             raw=raw)
+        return _outcome(scene, best[0], best[1], usage, raw)
     question = ("I could not make a plan that fits this scene: "
                 f"{problems[0]}. Could you say it another way?")
     return Decomposition(question=question, problems=problems, usage=usage, attempts=2, raw=raw)
 
 
+def _outcome(scene: SceneDescription, reply: Reply, problems: list[str], usage: Usage,
+             raw: list[str]) -> Decomposition:
+    question = clarify_question(scene, reply.about) if reply.intent == "clarify" else None
+    if question:
+        reply = reply.model_copy(update={"text": question})
+    return Decomposition(reply=reply, plan=reply.plan if reply.intent == "act" else None,
+                         question=question, problems=problems, usage=usage,
+                         attempts=len(raw), raw=raw)
+
+
 def decompose(backend: LLMBackend, scene: SceneDescription, instruction: str) -> Decomposition:
-    """Turn `instruction` into a plan valid in `scene`, or a question for the person."""
+    """Read `instruction` in `scene` as one typed reply: a plan valid in the scene, or a
+    question for the person. Names the scene lacks, and a bare "the block" where there are
+    several, are asked about before the model is called."""
     if not instruction.strip():
         raise ValueError("the instruction is empty: say what should happen, e.g. "
                          "'push the red block into the green zone, then go home'")
     absent = absent_names(scene, instruction)
     if absent:
-        return Decomposition(question=_question(absent), problems=absent)
+        question = _question(absent)
+        return Decomposition(reply=Reply(intent="clarify", about=absent[0][:40], text=question),
+                             question=question, problems=absent)
+    ambiguous = ambiguous_kinds(scene, instruction)
+    if ambiguous:
+        question = clarify_question(scene, ambiguous[0])
+        return Decomposition(reply=Reply(intent="clarify", about=ambiguous[0], text=question),
+                             question=question, problems=[f"'the {k}' could be any of several"
+                                                          for k in ambiguous])
     return _ask(backend, scene, plan_messages(scene, instruction), instruction)
 
 
@@ -201,4 +387,10 @@ def revise(backend: LLMBackend, scene: SceneDescription, instruction: str,
 
     `scene` should describe the world as it is now; `done` are the subgoals achieved so far.
     """
-    return _ask(backend, scene, revise_messages(scene, instruction, done, failed, reason))
+    return _ask(backend, scene, revise_messages(scene, instruction, done, failed, reason),
+                schema=revise_schema(scene))
+
+
+def revise_schema(scene: SceneDescription) -> dict:
+    """A revision is always a plan: the reply `act` only."""
+    return {"title": "Reply", "anyOf": [reply_schema(scene)["anyOf"][0]]}

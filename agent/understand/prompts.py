@@ -5,12 +5,14 @@ The fine-tuned adapter learned exactly these strings, so changing them means ret
 
 from __future__ import annotations
 
+from scenarios.replies import Reply, compact
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Plan, Subgoal
 
 # Short on purpose: every prompt token costs training and decoding time on a CPU.
-SYSTEM = ("Turn the instruction into subgoals as JSON: go (the agent moves to a target) or "
-          "push (a block into a zone), with the scene's names, in order.")
+SYSTEM = ("Reply in JSON. act: go/push subgoals in order, with a relation if not into, and "
+          "what to avoid. imagine: a what-if plan. answer: a query. clarify: what is missing. "
+          "cannot: why. stop.")
 
 
 def scene_brief(scene: SceneDescription) -> str:
@@ -25,7 +27,7 @@ def scene_brief(scene: SceneDescription) -> str:
 
 def plan_messages(scene: SceneDescription, instruction: str) -> list[dict]:
     """Chat messages asking for the plan of `instruction` in `scene`."""
-    user = f"Scene:\n{scene_brief(scene)}\nInstruction: {instruction.strip()}"
+    user = f"Scene:\n{scene_brief(scene)}\nMessage: {instruction.strip()}"
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
@@ -42,10 +44,12 @@ def revise_messages(scene: SceneDescription, instruction: str, done: list[Subgoa
 def repair_message(problems: list[str]) -> dict:
     """The user turn that sends a plan's problems back to the model for one more try."""
     listed = "\n".join(f"- {p}" for p in problems)
-    return {"role": "user", "content": f"That plan has problems:\n{listed}\n"
-                                       "Answer again with a corrected plan."}
+    return {"role": "user", "content": f"That reply has problems:\n{listed}\n"
+                                       "Answer again, corrected."}
 
 
-def answer(plan: Plan) -> str:
-    """The compact JSON the model is trained to produce (no spaces after separators)."""
-    return plan.model_dump_json()
+def answer(reply: Reply | Plan) -> str:
+    """The compact JSON the model is trained to produce (a plan is the reply `act`)."""
+    if isinstance(reply, Plan):
+        reply = Reply(intent="act", plan=reply)
+    return compact(reply)

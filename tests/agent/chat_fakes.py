@@ -55,7 +55,7 @@ class SlowExecutor(ScriptedExecutor):
     def __init__(self, seconds: float):
         self.seconds = seconds
 
-    def run(self, world, subgoal, max_steps, on_step):
+    def run(self, world, subgoal, max_steps, on_step, avoid=()):
         def slow(info):
             time.sleep(self.seconds)
             on_step(info)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from scenarios.replies import Reply
 from scenarios.subgoals import Plan, Subgoal
 
 
@@ -19,10 +20,19 @@ class FakeDecomposition:
     question: str | None = None
     problems: list = field(default_factory=list)
     usage: FakeUsage = field(default_factory=FakeUsage)
+    typed: Reply | None = None
+
+    @property
+    def reply(self) -> Reply | None:
+        if self.typed is not None:
+            return self.typed
+        if self.question:
+            return Reply(intent="clarify", about="it", text=self.question)
+        return Reply(intent="act", plan=self.plan) if self.plan is not None else None
 
 
 class QueuedDecomposer:
-    """Replays answers: a list of subgoal lists, or strings (questions)."""
+    """Replays answers: a list of subgoal lists, strings (questions) or typed replies."""
 
     name = "queued"
 
@@ -32,6 +42,8 @@ class QueuedDecomposer:
 
     def _next(self):
         a = self.answers.pop(0)
+        if isinstance(a, Reply):
+            return FakeDecomposition(plan=a.plan if a.intent == "act" else None, typed=a)
         if isinstance(a, str):
             return FakeDecomposition(question=a)
         return FakeDecomposition(plan=Plan(subgoals=[Subgoal.model_validate(s) for s in a]))

@@ -241,3 +241,48 @@ def test_the_real_hybrid_agent_with_the_scripted_llm_and_a_shipped_world_model(t
     child.expect("pads/9>")
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
+
+
+@pytest.mark.integration
+def test_the_embedded_model_answers_stops_and_achieves_a_relation(tmp_path):
+    """The real program with the real embedded LLM and shipped world models, as a stranger
+    types: a question is answered and nothing moves; "stop" stops; a relation subgoal is
+    achieved and checked on the true state."""
+    env = {**os.environ, "WMAGENT_HOME": str(tmp_path / "home"), "PROMPT_TOOLKIT_NO_CPR": "1",
+           "TERM": "xterm-256color", "NO_COLOR": "1"}
+    env.pop("WMAGENT_CHAT_FACTORY", None)
+    env.pop("WMAGENT_LLM_URL", None)
+    child = pexpect.spawn(sys.executable, ["-m", "agent.cli", "chat", "--llm", "embedded",
+                                           "--scenario", "push", "--seed", "3"],
+                          cwd=str(tmp_path), env=env, dimensions=(24, 80), encoding="utf-8",
+                          timeout=240)
+    from scenarios import world_for
+
+    red = world_for("push", 3).layout.blocks[0]
+    where = rf"R red block\s+{red.pos[0]:+.2f} {red.pos[1]:+.2f}".replace("+", r"\+")
+    child.expect("push/3>")
+    child.sendline("/scene")
+    child.expect(r"@ agent\s+\+0\.73 \+0\.79")
+    child.expect(where)
+    child.expect("push/3>")
+    child.sendline("Which block is closest to you?")
+    child.expect(r"agent: The (red|purple) block is the block nearest to me: \d+ cm away\.")
+    child.expect("push/3>")
+    child.sendline("Stop.")
+    child.expect("agent: Stopped. Nothing moved")
+    child.expect("push/3>")
+    child.sendline("/scene")  # neither message moved anything
+    child.expect(r"@ agent\s+\+0\.73 \+0\.79")
+    child.expect(where)
+    child.expect("push/3>")
+    child.sendline("Go to the left of the blue zone.")
+    child.expect("agent: I understood: go to the left of the blue zone.")
+    child.expect(r"check: go to the left of the blue zone: holds")
+    child.expect("success")
+    child.expect("push/3>")
+    child.sendline("/threads")
+    child.expect("answered")
+    child.expect("stopped")
+    child.expect("push/3>")
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)

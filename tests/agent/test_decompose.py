@@ -12,6 +12,7 @@ from agent.understand.decompose import (
     coverage_problems,
     decompose,
     plan_schema,
+    reply_schema,
     revise,
 )
 from scenarios import world_for
@@ -35,12 +36,18 @@ def sort() -> SceneDescription:
 def test_schema_names_only_the_scene(sort):
     schema = plan_schema(sort)
     kinds = schema["properties"]["subgoals"]["items"]["anyOf"]
-    go, push = (k["properties"] for k in kinds)
+    go, push, push_rel = (k["properties"] for k in kinds)
     assert go["skill"]["enum"] == ["go"] and go["object"]["enum"] == ["agent"]
     assert go["target"]["enum"] == sort.target_names
     assert push["object"]["enum"] == sort.block_names
     assert set(push["target"]["enum"]) == {t.name for t in sort.targets if t.kind == "zone"}
-    assert list(go) == ["skill", "object", "target"]  # the order the adapter was trained on
+    # a push with a relation may end beside any target; "in" is never written (the default)
+    assert push_rel["target"]["enum"] == sort.target_names and "in" not in push_rel[
+        "relation"]["enum"] and kinds[2]["required"] == ["skill", "object", "relation", "target"]
+    # the order the adapter was trained on
+    assert list(go) == ["skill", "object", "relation", "target"]
+    assert set(schema["properties"]["avoid"]["items"]["enum"]) == set(
+        sort.block_names + sort.target_names)
 
 
 def test_schema_without_blocks_allows_only_go():
@@ -57,7 +64,7 @@ def test_valid_answer_is_returned_with_usage(sort):
         "push the red block into the green zone", "go to the blue zone"]
     assert d.attempts == 1 and d.usage.calls == 1 and len(d.raw) == 1
     messages, schema = backend.calls[0]
-    assert "green zone" in messages[-1]["content"] and schema == plan_schema(sort)
+    assert "green zone" in messages[-1]["content"] and schema == reply_schema(sort)
 
 
 def test_invalid_plan_gets_one_repair_round_naming_the_problem(sort):
@@ -175,3 +182,27 @@ def test_an_invalid_repair_falls_back_to_the_valid_first_plan(sort):
     d = decompose(backend, sort, "Go to the red zone and look at the blue block.")
     assert [s.text() for s in d.plan.subgoals] == ["go to the red zone"]
     assert d.problems and "blue block" in d.problems[0]
+
+
+def test_a_subgoal_repeated_for_nothing_is_dropped(sort):
+    """sort/7 once gave five subgoals, two of them repeats: the plan keeps each once, unless
+    something in between undid it."""
+    red = {"skill": "push", "object": "red block", "target": "red zone"}
+    blue = {"skill": "push", "object": "blue block", "target": "blue zone"}
+    back = {"skill": "push", "object": "red block", "target": "green zone"}
+    plan = {"subgoals": [red, blue, red, back, red]}
+    backend = ScriptedBackend([{"intent": "act", "plan": plan}])
+    d = decompose(backend, sort, "Push the red block into the red zone and the blue block into "
+                                 "the blue zone; then the red block into the green zone and back.")
+    assert [s.model_dump(exclude={"relation"}) for s in d.plan.subgoals] == [red, blue, back, red]
+    assert d.attempts == 1
+
+
+def test_a_clarify_about_what_the_scene_has_goes_back_to_the_model(sort):
+    backend = ScriptedBackend([{"intent": "clarify", "about": "red zone"},
+                               {"intent": "act", "plan": {"subgoals": [
+                                   {"skill": "go", "object": "agent", "relation": "near",
+                                    "target": "red zone"}]}}])
+    d = decompose(backend, sort, "Come to rest in the vicinity of the red zone.")
+    assert d.reply.intent == "act" and d.plan.subgoals[0].relation == "near"
+    assert "the red zone is in the scene" in backend.calls[1][0][-1]["content"]

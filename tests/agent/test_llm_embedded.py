@@ -38,8 +38,9 @@ def test_decomposes_a_two_step_instruction(backend, sort):
     d = decompose(backend, sort, "Shove the red block into the green zone, then head to "
                                  "the blue zone.")
     assert d.plan is not None and d.problems == [], d.raw
-    # Keys come in the schema's order, the order the adapter learned ("skill" first).
-    assert d.raw[0].startswith('{"subgoals":[{"skill":"push","object":"red block",')
+    # Keys come in the schema's order, the order the adapter learned (the intent first).
+    assert d.raw[0].startswith('{"intent":"act","plan":{"subgoals":[{"skill":"push",'
+                               '"object":"red block",')
     assert d.plan.subgoals == [Subgoal.parse("push red block into green zone"),
                                Subgoal.parse("go to blue zone")]
     assert d.usage.calls == 1 and d.usage.completion_tokens > 10 and d.usage.seconds > 0
@@ -73,3 +74,16 @@ def test_generic_json_answers(backend):
     assert isinstance(move, Move) and usage.calls == 1
     raw, _ = backend.complete(messages, schema)
     assert raw["direction"] in ("north", "south", "east", "west") and 0 <= raw["steps"] <= 9
+
+
+@pytest.mark.parametrize("message,intent", [
+    ("Which block is nearest to you?", "answer"),
+    ("Never mind.", "stop"),
+    ("What would happen if you push the red block into the green zone?", "imagine"),
+    ("Lift the red block.", "cannot"),
+    ("Go to the kitchen.", "clarify"),
+])
+def test_messages_that_move_nothing_are_read_as_such(backend, sort, message, intent):
+    d = decompose(backend, sort, message)
+    assert d.reply is not None and d.reply.intent == intent, d.raw
+    assert d.plan is None  # nothing to act on

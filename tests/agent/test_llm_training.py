@@ -12,7 +12,7 @@ from agent.llm.training import corpus
 from agent.llm.training.finetune import FinetuneConfig, lr_at
 from agent.understand.prompts import SYSTEM
 from scenarios.instructions import ALL_BLOCKS, CONNECT, GO, GO_HOME, PUSH
-from scenarios.subgoals import Plan
+from scenarios.replies import Reply, compact
 
 
 def _stem(template: str) -> str:
@@ -52,8 +52,8 @@ def test_corpus_examples_are_chats_with_compact_plan_answers():
     for ex in examples:
         assert ex.messages[0] == {"role": "system", "content": SYSTEM}
         assert ex.messages[1]["content"].startswith("Scene:\n")
-        plan = Plan.model_validate_json(ex.target)
-        assert ex.target == plan.model_dump_json() and ", " not in ex.target
+        reply = Reply.model_validate_json(ex.target)  # a plan is the reply "act"
+        assert reply.intent == "act" and ex.target == compact(reply) and ", " not in ex.target
 
 
 def test_learning_rate_warms_up_then_decays_to_zero():
@@ -111,9 +111,9 @@ def test_repair_examples_answer_a_caught_mistake_with_the_right_plan():
     assert len(repairs) >= 30
     for ex in repairs:
         system, user, wrong, fix = ex.messages
-        assert wrong["role"] == "assistant" and fix["content"].startswith("That plan has problems")
+        assert wrong["role"] == "assistant" and fix["content"].startswith("That reply has problems")
         assert "the instruction names the" in fix["content"]  # coverage_problems caught it
-        assert Plan.model_validate_json(wrong["content"]) != Plan.model_validate_json(ex.target)
+        assert Reply.model_validate_json(wrong["content"]) != Reply.model_validate_json(ex.target)
 
 
 def test_room_only_references_never_use_the_test_splits_possessive():

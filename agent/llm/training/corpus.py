@@ -16,6 +16,7 @@ import numpy as np
 from agent.understand.decompose import coverage_problems
 from agent.understand.prompts import answer, plan_messages, repair_message, revise_messages
 from scenarios import get, names
+from scenarios import requests as typed
 from scenarios.instructions import ALL_BLOCKS, Task, generate
 from scenarios.scene import SceneDescription
 from scenarios.subgoals import Plan, Subgoal
@@ -133,6 +134,13 @@ def pseudo_word(rng: np.random.Generator) -> str:
             return word
 
 
+def pseudo_verb(text: str, rng: np.random.Generator) -> str:
+    """`text` with its first word (the verb of a relation request: "Park to the left of ...")
+    made up, so that the relation has to be read from the words after it."""
+    first, _, rest = text.partition(" ")
+    return pseudo_word(rng).capitalize() + " " + rest
+
+
 def _target_ref(t, rng: np.random.Generator, alone: bool = False) -> str:
     ref = f"the {t.name}"
     if t.room and t.colour != "home":
@@ -238,11 +246,18 @@ def wrong_plan(plan: Plan, scene: SceneDescription, instruction: str,
 
 def examples(per_family: int = 400, seed: int = 0, reworded: float = 0.35,
              revisions: float = 0.12, pseudo: float = 0.0,
-             repairs: float = 0.0) -> Iterator[Example]:
+             repairs: float = 0.0, requests: int = 0) -> Iterator[Example]:
     """Training examples from each family's `train` split, with re-worded, repair and revision
-    extras. A repair example answers `repair_message` after a wrong first answer."""
+    extras, and `requests` typed messages per family (`scenarios.requests`: relations, avoid,
+    questions, what-ifs, absent or ambiguous names, impossible requests, stop). A repair
+    example answers `repair_message` after a wrong first answer."""
     rng = np.random.default_rng(seed)
     for family in names():
+        for req in typed.generate(family, requests, split="train", seed=seed):
+            scene = SceneDescription.from_layout(get(family).layout(req.seed))
+            yield Example(plan_messages(scene, req.text), answer(req.reply))
+            if req.kind == "relation" and rng.random() < pseudo:
+                yield Example(plan_messages(scene, pseudo_verb(req.text, rng)), answer(req.reply))
         for task in generate(family, per_family, split="train", seed=seed):
             scene = SceneDescription.from_layout(get(family).layout(task.seed))
             plan = Plan(subgoals=task.subgoals)

@@ -53,6 +53,8 @@ class FinetuneConfig:
     """Share of instructions that also get a repair example (corpus.wrong_plan)."""
     init: str | None = None
     """An adapter directory to continue training from; None: a fresh LoRA."""
+    requests: int = 300
+    """Typed messages of every intent per family (scenarios.requests), beside the plans."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch", "rank", "per_family", "threads"):
@@ -105,7 +107,8 @@ def finetune(cfg: FinetuneConfig, out: Path,
                                              lora_dropout=0.0, target_modules=TARGET_MODULES,
                                              task_type="CAUSAL_LM"))
     data = [encode(tok, ex) for ex in examples(cfg.per_family, cfg.seed, cfg.reworded,
-                                               pseudo=cfg.pseudo, repairs=cfg.repairs)]
+                                               pseudo=cfg.pseudo, repairs=cfg.repairs,
+                                               requests=cfg.requests)]
     # Batches of similar length waste little on padding; their order is shuffled.
     gen = torch.Generator().manual_seed(cfg.seed)
     by_len = sorted(range(len(data)), key=lambda i: (len(data[i][0]), i))

@@ -1,0 +1,207 @@
+"""Answers from the true scene: the LLM picks the question and its arguments (a `Query`), these
+functions compute the facts. Nothing here moves anything.
+
+Distances are between centres, in centimetres; "in" is the subgoal predicate (the centre inside
+the target's disc); a room is the room whose bounds hold the centre.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from scenarios.replies import Query, Reply
+from scenarios.subgoals import AGENT, Plan, Subgoal
+from scenarios.world import World, agent_pos, block_pos
+
+SKILLS = ("I move a round agent on a table seen from above. I can go to a pad or zone, or next "
+          "to, left of, right of, above or below one; and I can push a block into a zone, or "
+          "next to, left of, right of, above or below a target, keeping clear of things you "
+          "name. I cannot lift, stack, paint or throw things. Ask me where things are, what is "
+          "nearest, or what would happen if I did something.")
+CANNOT = {
+    "lift": "I can only slide things across the table; I cannot lift anything.",
+    "stack": "I can only slide blocks across the table; I cannot put one on another.",
+    "off_table": "the table has walls all round, so nothing can be pushed off it.",
+    "paint": "I cannot change a block's colour.",
+    "other": "that is not something I can do here.",
+    "no_room": "there is no room for that in this scene.",
+}
+
+
+STOPPED = "Stopped. Nothing moved; tell me what you would like instead."
+SIDE_EFFECT = 0.03
+"""metres: a thing the subgoal does not name that is predicted to move more than this is
+mentioned in a prediction"""
+
+
+def position(world: World, state: np.ndarray, name: str) -> np.ndarray:
+    """(2,) centre of `name` (the agent, a block or a target) in `state`."""
+    layout = world.layout
+    if name == AGENT:
+        return agent_pos(state)
+    if any(b.name == name for b in layout.blocks):
+        return block_pos(state, layout.block_index(name))
+    return np.asarray(layout.target(name).pos, float)
+
+
+def _said(name: str) -> str:
+    return "I" if name == AGENT else f"the {name}"
+
+
+def _places(world: World, state: np.ndarray, name: str) -> list[str]:
+    """The targets `name` is in now (for the agent and blocks)."""
+    if name != AGENT and not any(b.name == name for b in world.layout.blocks):
+        return []
+    skill = "go" if name == AGENT else "push"
+    return [t.name for t in world.layout.targets
+            if world.holds(Subgoal(skill=skill, object=name, target=t.name), state)]
+
+
+def where(world: World, state: np.ndarray, name: str) -> str:
+    p = position(world, state, name)
+    verb = "am" if name == AGENT else "is"
+    text = f"{_said(name).capitalize()} {verb} at ({p[0]:+.2f}, {p[1]:+.2f}) m"
+    room = world.layout.room_of(p)
+    if room:
+        text += f", in the {room}"
+    inside = _places(world, state, name)
+    if inside:
+        text += f", inside the {' and the '.join(inside)}"
+    return text + "."
+
+
+def candidates(world: World, kind: str | None, exclude: str) -> list[str]:
+    layout = world.layout
+    blocks = [b.name for b in layout.blocks]
+    targets = [t.name for t in layout.targets if kind in (None, "target") or t.kind == kind]
+    names = blocks if kind == "block" else targets
+    return [n for n in names if n != exclude]
+
+
+def ranked(world: World, state: np.ndarray, query: Query) -> str:
+    ref = query.object or AGENT
+    names = candidates(world, query.kind, ref)
+    if not names:
+        return f"There is no {query.kind or 'target'} here to compare."
+    here = position(world, state, ref)
+    dist = {n: float(np.linalg.norm(position(world, state, n) - here)) for n in names}
+    pick = (min if query.ask == "nearest" else max)(dist, key=dist.get)
+    word = "nearest to" if query.ask == "nearest" else "farthest from"
+    return (f"The {pick} is the {query.kind or 'target'} {word} "
+            f"{'me' if ref == AGENT else 'the ' + ref}: {100 * dist[pick]:.0f} cm away.")
+
+
+def answer(world: World, state: np.ndarray, query: Query) -> str:
+    """The answer to `query` in the scene `world` at `state`, in plain words."""
+    state = np.asarray(state, float)
+    layout = world.layout
+    if query.ask == "skills":
+        return SKILLS
+    if query.ask == "list":
+        blocks = [b.name for b in layout.blocks]
+        pads = [t.name for t in layout.targets if t.kind == "pad"]
+        zones = [t.name for t in layout.targets if t.kind == "zone"]
+        parts = [f"{len(v)} {k}: {', '.join(v)}" for k, v in
+                 (("blocks", blocks), ("pads", pads), ("zones", zones)) if v]
+        rooms = f"; rooms: {', '.join(r.name for r in layout.rooms)}" if layout.rooms else ""
+        return "Here: " + "; ".join(parts) + rooms + "."
+    name = query.object or AGENT
+    if query.ask == "where":
+        return where(world, state, name)
+    if query.ask in ("nearest", "farthest"):
+        return ranked(world, state, query)
+    if query.ask == "room":
+        room = layout.room_of(position(world, state, name))
+        if not layout.rooms:
+            return "This scene has no rooms."
+        verb = "am" if name == AGENT else "is"
+        return (f"{_said(name).capitalize()} {verb} in the {room}." if room else
+                f"{_said(name).capitalize()} {verb} in a doorway, between rooms.")
+    target = query.target
+    if target is None:
+        return "Which target do you mean?"
+    if query.ask == "is_in":
+        inside = target in _places(world, state, name)
+        verb = "am" if name == AGENT else "is"
+        d = float(np.linalg.norm(position(world, state, name) - position(world, state, target)))
+        return (f"Yes: {_said(name)} {verb} in the {target}." if inside else
+                f"No: {_said(name)} {verb} {100 * d:.0f} cm from the {target}'s centre.")
+    d = float(np.linalg.norm(position(world, state, name) - position(world, state, target)))
+    return (f"{_said(name).capitalize()} and the {target} are {100 * d:.0f} cm apart "
+            "(centre to centre).")
+
+
+def cannot(reason: str, thing: str | None, world: World) -> str:
+    """Why not, and the nearest thing that can be done."""
+    why = CANNOT.get(reason, CANNOT["other"])
+    zones = [t.name for t in world.layout.targets if t.kind == "zone"]
+    if thing and zones:
+        offer = f" I could push the {thing} into the {zones[0]}, or next to it, instead."
+    elif world.layout.targets:
+        offer = f" I could go to the {world.layout.targets[0].name}, for example."
+    else:
+        offer = ""
+    return why[0].upper() + why[1:] + offer
+
+
+def understood(plan: Plan) -> str:
+    """How a plan is said back to the person before anything moves."""
+    return "I understood: " + plan.text() + "."
+
+
+def foresee(world: World, state: np.ndarray, plan: Plan,
+            imagine: Callable | None) -> str:
+    """A what-if in plain words: the world model's prediction of each subgoal of `plan` in
+    turn from `state`, what moves where, and whether the subgoal is reached, up to the first
+    predicted failure. `imagine(world, state, subgoal)` is an `Imaginer.imagine`; nothing
+    moves. Without one the agent says it cannot foresee."""
+    if imagine is None:
+        return ("I have no world model to imagine with, so I cannot predict that; ask an "
+                "agent with one (hybrid).")
+    layout = world.layout
+    now = np.asarray(state, float)
+    said = []
+    for sg in plan.subgoals:
+        im = imagine(world, now, sg)
+        if im.predicted_state is None:
+            said.append(f"I cannot predict '{sg.text()}': {im.reason or 'no prediction'}.")
+            break
+        after = np.asarray(im.predicted_state, float)
+        mover = "I" if sg.skill == "go" else f"the {sg.object}"
+        p = position(world, after, sg.object)
+        head = (f"If I {sg.text()}, I predict it works: after about {im.steps} steps "
+                if im.ok else f"If I {sg.text()}, I predict it does not work: after "
+                              f"{im.steps} steps ")
+        text = head + f"{mover} {'am' if mover == 'I' else 'is'} at ({p[0]:+.2f}, {p[1]:+.2f})"
+        others = [b.name for b in layout.blocks if b.name != sg.object]
+        for name in others:
+            i = layout.block_index(name)
+            moved = float(np.linalg.norm(block_pos(after, i) - block_pos(now, i)))
+            if moved > SIDE_EFFECT:
+                text += f"; the {name} would be moved {100 * moved:.0f} cm"
+        said.append(text + ".")
+        if not im.ok:
+            break
+        now = after
+    return " ".join(said) + " Nothing moved."
+
+
+def respond(world: World, state: np.ndarray, reply: Reply,
+            imagine: Callable | None = None) -> str:
+    """What the agent says to a reply that moves nothing: the answer from the true scene, the
+    world model's prediction, why not, or that it stopped."""
+    if reply.intent == "answer":
+        assert reply.query is not None
+        return answer(world, state, reply.query)
+    if reply.intent == "imagine":
+        assert reply.plan is not None
+        return foresee(world, state, reply.plan, imagine)
+    if reply.intent == "cannot":
+        return cannot(reply.reason or "other", reply.thing, world)
+    if reply.intent == "stop":
+        return STOPPED
+    if reply.intent == "clarify":
+        return reply.text
+    raise ValueError(f"a reply of intent {reply.intent!r} moves things: act on it instead")
