@@ -370,7 +370,10 @@ def decompose(backend: LLMBackend, scene: SceneDescription, instruction: str) ->
     absent = absent_names(scene, instruction)
     if absent:
         question = _question(absent)
-        return Decomposition(reply=Reply(intent="clarify", about=absent[0][:40], text=question),
+        # "there is no green zone here (...)" -> about "green zone": the name, not the sentence
+        said = re.match(r"there (?:is|are) no (.+?)(?: here| in this scene)", absent[0])
+        about = (said.group(1) if said else absent[0])[:40]
+        return Decomposition(reply=Reply(intent="clarify", about=about, text=question),
                              question=question, problems=absent)
     ambiguous = ambiguous_kinds(scene, instruction)
     if ambiguous:

@@ -206,3 +206,9 @@ def test_a_clarify_about_what_the_scene_has_goes_back_to_the_model(sort):
     d = decompose(backend, sort, "Come to rest in the vicinity of the red zone.")
     assert d.reply.intent == "act" and d.plan.subgoals[0].relation == "near"
     assert "the red zone is in the scene" in backend.calls[1][0][-1]["content"]
+
+
+def test_a_name_the_scene_lacks_is_asked_about_by_its_name(sort):
+    d = decompose(ScriptedBackend([]), sort, "Push the red block into the pink zone.")
+    assert d.reply.intent == "clarify" and d.reply.about == "pink zone" and d.attempts == 0
+    assert d.question.startswith("There is no pink zone here")
