@@ -1,4 +1,5 @@
-"""The hybrid agent: the LLM decomposes, the world model imagines and acts."""
+"""The hybrid agent: the LLM decomposes, the world model imagines and acts; and its fair
+baseline, the LLM's plan carried out by scripted skills with no world model."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from agent.kinds.settings import AgentSettings
 from agent.llm import make_backend
 from agent.runs.store import RunStore
 from agent.understand.decomposer import LLMDecomposer
-from tools.acting import WorldModelExecutor
+from tools.acting import ScriptedExecutor, WorldModelExecutor
 from tools.imagination import WorldModelImaginer
 from tools.models import ModelShelf
 
@@ -24,3 +25,14 @@ def build_hybrid(kind: str, s: AgentSettings, store: RunStore) -> Agent:
                     budgets=s.budgets)
     return Agent(kind, res, store=store, llm_name=backend.describe(),
                  world_model_name=executor.name)
+
+
+def build_llm_skills(kind: str, s: AgentSettings, store: RunStore) -> Agent:
+    """`llm-skills`: the LLM's plan executed by the scripted skills on the true state, with no
+    world model and so no foresight (an LLM plus skills, as SayCan without affordances). A
+    what-if gets "I cannot predict that" from it."""
+    backend = make_backend(s.llm)
+    res = Resources(executor=ScriptedExecutor(), decomposer=LLMDecomposer(backend),
+                    imaginer=None, budgets=s.budgets)
+    return Agent(kind, res, store=store, llm_name=backend.describe(),
+                 world_model_name=res.executor.name)

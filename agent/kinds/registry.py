@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from agent.api import Agent
 from agent.kinds.baselines import LoopAgent, build_baseline
-from agent.kinds.hybrid import build_hybrid
+from agent.kinds.hybrid import build_hybrid, build_llm_skills
 from agent.kinds.oracles import build_oracle
 from agent.kinds.settings import AgentSettings
 from agent.runs.store import RunStore
@@ -37,6 +37,8 @@ KINDS: dict[str, Kind] = {
     "hybrid-blind": Kind(build_hybrid, False, "the hybrid agent without the imagination check "
                          "(measures what the check adds)", uses_llm=True,
                          planner="world model"),
+    "llm-skills": Kind(build_llm_skills, False, "the LLM decomposes, scripted skills act on "
+                       "the true state; no world model, no foresight", uses_llm=True),
     "llm-only": Kind(build_baseline, False, "the LLM alone chooses low-level actions from a "
                      "textual state", uses_llm=True),
     "wm-only": Kind(build_baseline, False, "no decomposition: the world model plans straight "

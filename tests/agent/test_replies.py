@@ -163,3 +163,21 @@ def test_run_json_prints_the_record_with_reply_and_steps(tmp_path):
     data = json.loads(out.stdout)
     assert data["reply"]["intent"] == "stop" and data["steps"] == 0
     assert data["status"] == "stopped" and data["reply"]["plan"] is None
+
+
+def test_llm_skills_acts_on_the_llms_plan_with_scripted_skills_and_cannot_foresee(tmp_path):
+    """The baseline without a world model: the LLM's plan, carried out by the scripted skills
+    on the true state; a what-if gets an honest "I cannot predict that"."""
+    from agent.kinds.registry import make_agent
+
+    plan = {"subgoals": [{"skill": "push", "object": "red block", "target": "blue zone"}]}
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps([{"intent": "act", "plan": plan},
+                                   {"intent": "imagine", "plan": plan}]))
+    agent = make_agent("llm-skills", llm=f"scripted:{answers}", home=tmp_path / "home")
+    rec = agent.run("push", "Shove the red block into the blue zone.", seed=3)
+    assert rec.success and rec.steps > 0 and rec.plan == [Subgoal(**plan["subgoals"][0])]
+    assert "scripted" in rec.world_model
+    what_if = agent.run("push", "What if you push the red block into the blue zone?", seed=3)
+    assert what_if.status == "answered" and what_if.steps == 0
+    assert what_if.reply["text"].startswith("I have no world model to imagine with")
