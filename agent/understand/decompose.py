@@ -195,6 +195,32 @@ def repeats(plan: Plan) -> list[str]:
     return out
 
 
+def mentions(scene: SceneDescription, instruction: str) -> dict[str, int]:
+    """How often `instruction` names each of the scene's things: "<colour> <kind>", "home"
+    for the home pad, and a room for the pads in it."""
+    names = set(scene.block_names) | set(scene.target_names)
+    out: dict[str, int] = {}
+    for name, _ in _named(instruction):
+        if name in names:
+            out[name] = out.get(name, 0) + 1
+    if "home pad" in names:
+        homes = len(re.findall(r"\bhome\b", instruction.lower()))
+        out["home pad"] = max(out.get("home pad", 0), homes)
+    for room in re.findall(r"\b(north|south)[- ]?(east|west)\s+room", instruction.lower()):
+        for t in scene.targets:
+            if t.room == f"{room[0]}-{room[1]} room" and t.kind == "pad":
+                out[t.name] = out.get(t.name, 0) + 1
+    return out
+
+
+def unasked_avoids(scene: SceneDescription, instruction: str, plan: Plan) -> list[str]:
+    """The names in `plan.avoid` that `instruction` does not name beyond the plan's own
+    subgoals: a constraint the person never stated (the model's invention)."""
+    said = mentions(scene, instruction)
+    used = {n: sum(n in (s.object, s.target) for s in plan.subgoals) for n in plan.avoid}
+    return [n for n in plan.avoid if said.get(n, 0) <= used[n]]
+
+
 def without_repeats(plan: Plan) -> Plan:
     """`plan` without the subgoals that `repeats` finds: doing one again changes nothing."""
     keep: list[Subgoal] = []
@@ -326,6 +352,12 @@ def _ask(backend: LLMBackend, scene: SceneDescription, messages: list[dict],
             reply = _read(data)
             if reply.plan is not None:  # a repeat nothing undid is dropped, not sent back
                 reply = reply.model_copy(update={"plan": without_repeats(reply.plan)})
+            if reply.plan is not None and instruction and reply.plan.avoid:
+                # an avoid the person never said is dropped, not obeyed or sent back
+                extra = unasked_avoids(scene, instruction, reply.plan)
+                keep = [n for n in reply.plan.avoid if n not in extra]
+                reply = reply.model_copy(update={"plan": reply.plan.model_copy(
+                    update={"avoid": keep})})
             problems = plan_problems(scene, reply.plan) if reply.plan is not None else []
             if reply.intent == "clarify":
                 problems = clarify_problems(scene, reply.about or "")

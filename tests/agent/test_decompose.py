@@ -212,3 +212,41 @@ def test_a_name_the_scene_lacks_is_asked_about_by_its_name(sort):
     d = decompose(ScriptedBackend([]), sort, "Push the red block into the pink zone.")
     assert d.reply.intent == "clarify" and d.reply.about == "pink zone" and d.attempts == 0
     assert d.question.startswith("There is no pink zone here")
+
+
+@pytest.mark.parametrize("message,avoid,kept", [
+    # the model added an avoid nobody said: dropped
+    ("Travel to the orange pad after you travel to the blue pad.", ["home pad"], []),
+    # the home pad is the plan's own target, named once: avoiding it too was invented
+    ("Come back home, but first head over to the blue pad.", ["home pad"], []),
+    # said by the person, by colour or by "home": kept
+    ("Head over to the blue pad, but keep off the green pad.", ["green pad"], ["green pad"]),
+    ("Travel to the orange pad without crossing home.", ["home pad"], ["home pad"]),
+])
+def test_an_avoid_the_person_never_said_is_dropped(message, avoid, kept):
+    pads = scene_of("pads")
+    subgoals = [Subgoal.parse("go to blue pad"), Subgoal.parse("go to orange pad")]
+    if "home, but first" in message:
+        subgoals = [Subgoal.parse("go to blue pad"), Subgoal.parse("go to home pad")]
+    reply = {"intent": "act", "plan": {**json.loads(Plan(subgoals=subgoals).model_dump_json()),
+                                       "avoid": avoid}}
+    d = decompose(ScriptedBackend([reply]), pads, message)
+    assert d.plan is not None and d.plan.avoid == kept and d.attempts == 1
+
+
+def test_no_true_avoid_is_ever_dropped():
+    """The rule above never fires on a person's own constraint: every generated message with
+    an avoid, both splits, keeps it."""
+    from agent.understand.decompose import unasked_avoids
+    from scenarios import names
+    from scenarios.requests import generate
+
+    seen = 0
+    for split in ("train", "test"):
+        for family in names():
+            for req in generate(family, 150, split, seed=123):
+                if req.reply.plan is not None and req.reply.plan.avoid:
+                    seen += 1
+                    scene = SceneDescription.from_layout(world_for(family, req.seed).layout)
+                    assert unasked_avoids(scene, req.text, req.reply.plan) == [], req.text
+    assert seen > 100
