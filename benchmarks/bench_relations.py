@@ -186,6 +186,15 @@ def main() -> None:
             print(line(f"subgoal reached, {tag}", sum(r["success"] for r in v), len(v)))
             both = sum(r["held"] and r["success"] for r in v)
             print(line(f"held and reached, {tag}", both, len(v)))
+    # The measure: the episodes where the straight path did disturb the block.
+    straight = {r["i"]: r for r in rows if r["measure"] == "avoid" and not r["avoided"]}
+    touched = [r for r in rows if r["measure"] == "avoid" and r["avoided"]
+               and r["i"] in straight and not straight[r["i"]]["held"]]
+    if touched:
+        print(line("avoided block held, with avoid, where the straight path disturbed it",
+                   sum(r["held"] for r in touched), len(touched)))
+        print(line("  ... and the subgoal reached", sum(r["held"] and r["success"]
+                                                        for r in touched), len(touched)))
 
 
 if __name__ == "__main__":

@@ -117,6 +117,12 @@ def disturbed(layout: Layout, start: np.ndarray, states: np.ndarray,
 
 DETOUR_GAP = 0.05
 """metres between a detour point and an avoided thing's keep-clear circle"""
+KEEP_CLEAR = 0.035
+"""metres kept between a mover's edge and an avoided block's edge (or a place's rim): the
+detour's keep-clear circles and the planner's avoid cost (`tools.acting.avoid_penalty`) use
+the same figure, so that a detour path is never penalised. Measured on the 86 episodes of
+`bench_relations` where the straight path disturbs the block: 0.02 held 77 and reached 66,
+0.035 held 83 and reached 62, 0.05 held 83 and reached 52."""
 
 
 def obstacles(layout: Layout, state: np.ndarray, avoid: list[str] | tuple[str, ...],
@@ -127,10 +133,10 @@ def obstacles(layout: Layout, state: np.ndarray, avoid: list[str] | tuple[str, .
     for name in avoid:
         if any(b.name == name for b in layout.blocks):
             i = 4 + 4 * layout.block_index(name)
-            out.append((np.asarray(state[i:i + 2], float), size + BLOCK_RADIUS + CLEARANCE))
+            out.append((np.asarray(state[i:i + 2], float), size + BLOCK_RADIUS + KEEP_CLEAR))
         else:
             t = layout.target(name)
-            out.append((np.asarray(t.pos, float), t.radius + CLEARANCE))
+            out.append((np.asarray(t.pos, float), t.radius + KEEP_CLEAR))
     return out
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS, Layout
-from scenarios.relations import CLEARANCE
+from scenarios.relations import KEEP_CLEAR
 from scenarios.skills import ScriptedSkill
 from scenarios.subgoals import Subgoal
 from scenarios.world import World
@@ -27,18 +27,14 @@ __all__ = ["KeepWarm", "OnStep", "ScriptedExecutor", "StepInfo", "SubgoalResult"
 
 OnStep = Callable[[StepInfo], None]
 
-AVOID_CLEARANCE = CLEARANCE
-"""metres kept between an avoided block's edge and the agent's or another block's edge: the
-same as the detour's keep-clear circles (`scenarios.relations.obstacles`), so that a detour
-path is never penalised"""
 AVOID_WEIGHT = 60.0
 """energy per metre of intrusion, per predicted step: far above what a detour costs"""
 
 
 def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> Penalty:
     """The planner's cost for `avoid` from the true `state` (S,): for an avoided block, the
-    agent or any other block coming within AVOID_CLEARANCE of where the block is now; for an
-    avoided pad or zone, the agent's centre inside it (with AVOID_CLEARANCE to spare). The avoided
+    agent or any other block coming within KEEP_CLEAR of where the block is now; for an
+    avoided pad or zone, the agent's centre inside it (with KEEP_CLEAR to spare). The avoided
     block's own predicted position is not read: the probe's error (centimetres) cannot tell a
     2 cm nudge from none, and an untouched block does not move."""
     blocks, places = [], []
@@ -49,8 +45,8 @@ def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> 
         else:
             t = layout.target(name)
             places.append((torch.tensor(t.pos, dtype=torch.float32), float(t.radius)))
-    reach = AGENT_RADIUS + BLOCK_RADIUS + AVOID_CLEARANCE
-    knock = 2 * BLOCK_RADIUS + AVOID_CLEARANCE
+    reach = AGENT_RADIUS + BLOCK_RADIUS + KEEP_CLEAR
+    knock = 2 * BLOCK_RADIUS + KEEP_CLEAR
     movers = [4 + 4 * j for j in range(len(layout.blocks))]
 
     def penalty(states: torch.Tensor) -> torch.Tensor:  # (N, H, n_dynamic) -> (N,)
@@ -63,7 +59,7 @@ def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> 
                 if j != i:
                     cost = cost + torch.relu(knock - (states[..., j:j + 2] - start).norm(dim=-1))
         for centre, radius in places:
-            cost = cost + torch.relu(radius + AVOID_CLEARANCE - (agent - centre).norm(dim=-1))
+            cost = cost + torch.relu(radius + KEEP_CLEAR - (agent - centre).norm(dim=-1))
         return AVOID_WEIGHT * cost.sum(-1)
 
     return penalty
