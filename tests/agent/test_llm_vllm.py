@@ -46,6 +46,10 @@ def test_serve_and_decompose_over_http(tmp_path):
         assert d.plan.subgoals == [Subgoal.parse("push red block into green zone"),
                                    Subgoal.parse("go to blue zone")]
         assert d.usage.prompt_tokens > 0 and d.usage.completion_tokens > 0
+        # the typed reply's schema goes through structured outputs as it is: a question
+        # comes back as a question, with no plan to act on
+        q = decompose(backend, scene, "Which block is nearest to you?")
+        assert q.reply is not None and q.reply.intent == "answer" and q.plan is None, q.raw
     finally:
         server.stop()
     assert server.proc.poll() is not None
