@@ -185,7 +185,7 @@ def subgoal_holds(layout: Layout, state: np.ndarray, subgoal: Subgoal) -> bool:
         pos = agent_pos(state)
     else:
         pos = block_pos(state, layout.block_index(subgoal.object))
-    return holds_at(subgoal.relation, pos, np.asarray(target.pos), target.radius)
+    return bool(holds_at(subgoal.relation, pos, np.asarray(target.pos), target.radius))
 
 
 def go_waypoints(layout: Layout, start: np.ndarray, goal: np.ndarray) -> list[np.ndarray]:

@@ -332,7 +332,7 @@ def report(state: AgentState, config: RunnableConfig, *, scenes: Scenes) -> dict
         else:
             reason = "a pushed block left its zone" if monitor.done == len(
                 monitor.subgoals) else "not every subgoal was achieved"
-    holds = [{"subgoal": sg.model_dump(), "text": sg.text(), "holds": world.holds(sg, now)}
+    holds = [{"subgoal": sg.model_dump(), "text": sg.text(), "holds": bool(world.holds(sg, now))}
              for sg in judged(state)]
     emit(ev.Report(status, success, holds, list(state["disturbed"])))
     return {"status": status, "reason": reason, "monitor_done": monitor.done, "holds": holds}

@@ -259,24 +259,24 @@ def test_the_embedded_model_answers_stops_and_achieves_a_relation(tmp_path):
     from scenarios import world_for
 
     red = world_for("push", 3).layout.blocks[0]
-    where = rf"R red block\s+{red.pos[0]:+.2f} {red.pos[1]:+.2f}".replace("+", r"\+")
+    where = r"R red block\s+" + re.escape(f"{red.pos[0]:+.2f} {red.pos[1]:+.2f}")
     child.expect("push/3>")
     child.sendline("/scene")
     child.expect(r"@ agent\s+\+0\.73 \+0\.79")
     child.expect(where)
     child.expect("push/3>")
     child.sendline("Which block is closest to you?")
-    child.expect(r"agent: The (red|purple) block is the block nearest to me: \d+ cm away\.")
+    child.expect(r"The (red|purple) block is the block nearest to me: \d+ cm away\.")
     child.expect("push/3>")
     child.sendline("Stop.")
-    child.expect("agent: Stopped. Nothing moved")
+    child.expect("Stopped. Nothing moved")
     child.expect("push/3>")
     child.sendline("/scene")  # neither message moved anything
     child.expect(r"@ agent\s+\+0\.73 \+0\.79")
     child.expect(where)
     child.expect("push/3>")
     child.sendline("Go to the left of the blue zone.")
-    child.expect("agent: I understood: go to the left of the blue zone.")
+    child.expect(r"I understood: go to the left of the blue zone\.")
     child.expect(r"check: go to the left of the blue zone: holds")
     child.expect("success")
     child.expect("push/3>")

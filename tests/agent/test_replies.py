@@ -181,3 +181,13 @@ def test_llm_skills_acts_on_the_llms_plan_with_scripted_skills_and_cannot_forese
     what_if = agent.run("push", "What if you push the red block into the blue zone?", seed=3)
     assert what_if.status == "answered" and what_if.steps == 0
     assert what_if.reply["text"].startswith("I have no world model to imagine with")
+
+
+def test_a_relation_subgoal_is_checked_and_checkpointed(tmp_path):
+    """A relation's predicate is a plain bool in the graph state: the SQLite checkpointer
+    stored numpy's bool once and the run crashed at its report."""
+    go_left = Subgoal(skill="go", object="agent", relation="left_of", target="blue zone")
+    agent, ex = agent_with(tmp_path, [Reply(intent="act", plan=Plan(subgoals=[go_left]))])
+    rec = agent.run("push", "Go to the left of the blue zone.", seed=3)
+    assert rec.success and ex.calls == 1
+    assert rec.holds == [{"subgoal": go_left.model_dump(), "text": go_left.text(), "holds": True}]
