@@ -80,8 +80,13 @@ def test_generic_json_answers(backend):
     ("Which block is nearest to you?", "answer"),
     ("Never mind.", "stop"),
     ("What would happen if you push the red block into the green zone?", "imagine"),
-    ("Lift the red block.", "cannot"),
-    ("Go to the kitchen.", "clarify"),
+    # Known misses of the shipped adapter (issue 14 stays open; BENCHMARKS.md): on sort/0 it
+    # reads both as a plan, so they would move something. strict: a fix makes them fail here,
+    # and the marks go.
+    pytest.param("Lift the red block.", "cannot", marks=pytest.mark.xfail(
+        strict=True, reason="the shipped 135M adapter reads it as a push into the red zone")),
+    pytest.param("Go to the kitchen.", "clarify", marks=pytest.mark.xfail(
+        strict=True, reason="the shipped 135M adapter reads it as going to the green zone")),
 ])
 def test_messages_that_move_nothing_are_read_as_such(backend, sort, message, intent):
     d = decompose(backend, sort, message)
