@@ -287,8 +287,11 @@ class EventRenderer:
     def _on_report(self, event: ev.Report) -> None:
         self.close()
         for h in event.holds:  # the verdict of the predicates on the true state, not the plan's
-            mark = "holds" if h["holds"] else "[bold]does not hold[/]"
+            mark = "holds at the end" if h["holds"] else "[bold]does not hold at the end[/]"
             self.console.print(f"  check: {escape(h['text'])}: {mark}")
+        if event.success and not all(h["holds"] for h in event.holds):
+            self.console.print("  (each held when it was done, in order; a later subgoal "
+                               "moved on from it)")
         for name in event.disturbed:
             self.console.print(f"  check: [bold]the {escape(name)} was disturbed[/], though "
                                "it was to be left alone")
