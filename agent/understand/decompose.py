@@ -137,6 +137,16 @@ def _named(instruction: str) -> list[tuple[str, str]]:
             _NAMED.findall(instruction)]
 
 
+def _named_counts(scene: SceneDescription, instruction: str) -> dict[str, int]:
+    """How often `instruction` says each "<colour> <kind>" name that `scene` has."""
+    names = set(scene.block_names) | set(scene.target_names)
+    out: dict[str, int] = {}
+    for name, _ in _named(instruction):
+        if name in names:
+            out[name] = out.get(name, 0) + 1
+    return out
+
+
 def _rooms(instruction: str) -> list[str]:
     """The room names the instruction says ("north-west room"), each once, in order."""
     return list(dict.fromkeys(f"{ns.lower()}-{ew.lower()} room"
@@ -199,16 +209,13 @@ def mentions(scene: SceneDescription, instruction: str) -> dict[str, int]:
     """How often `instruction` names each of the scene's things: "<colour> <kind>", "home"
     for the home pad, and a room for the pads in it."""
     names = set(scene.block_names) | set(scene.target_names)
-    out: dict[str, int] = {}
-    for name, _ in _named(instruction):
-        if name in names:
-            out[name] = out.get(name, 0) + 1
+    out = _named_counts(scene, instruction)
     if "home pad" in names:
         homes = len(re.findall(r"\bhome\b", instruction.lower()))
         out["home pad"] = max(out.get("home pad", 0), homes)
-    for room in re.findall(r"\b(north|south)[- ]?(east|west)\s+room", instruction.lower()):
+    for ns, ew in _ROOM.findall(instruction):
         for t in scene.targets:
-            if t.room == f"{room[0]}-{room[1]} room" and t.kind == "pad":
+            if t.room == f"{ns.lower()}-{ew.lower()} room" and t.kind == "pad":
                 out[t.name] = out.get(t.name, 0) + 1
     return out
 
@@ -268,11 +275,7 @@ def coverage_problems(scene: SceneDescription, instruction: str, plan: Plan) -> 
             used[name] = used.get(name, 0) + 1
     for name in plan.avoid:  # named to be left alone: that is a use of it too
         used[name] = used.get(name, 0) + 1
-    names = set(scene.block_names) | set(scene.target_names)
-    named: dict[str, int] = {}
-    for name, _ in _named(instruction):
-        if name in names:
-            named[name] = named.get(name, 0) + 1
+    named = _named_counts(scene, instruction)
     out = []
     for name, k in named.items():
         if used.get(name, 0) < k:
