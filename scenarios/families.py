@@ -145,3 +145,42 @@ register(Scenario("rooms", "4 rooms joined by doorways, a pad in each room and a
                   "go to the yellow pad in the north-east room", rooms))
 register(Scenario("sort", "agent, 3 coloured blocks, 3 zones of matching colours",
                   "put every block in the zone of its colour", sort))
+
+
+def clutter(seed: int) -> Layout:
+    """Three blocks and two zones; the straight path from the first block to the first zone
+    runs through the third block (a blocker that no task moves), so a naive push knocks it
+    away. The second block and zone are placed apart from that line."""
+    rng = _rng("clutter", seed)
+    h = TABLE_HALF - INNER_MARGIN
+    for _ in range(1000):
+        zone, block = rng.uniform(-h, h, 2), rng.uniform(-h, h, 2)
+        length = float(np.linalg.norm(zone - block))
+        if 0.6 <= length <= 1.1:
+            break
+    u = (zone - block) / length
+    blocker = block + rng.uniform(0.4, 0.55) * length * u
+    blocker += rng.uniform(-0.03, 0.03) * np.array([-u[1], u[0]])
+    placed = [zone, block, blocker]
+    (zone2,) = sample_points(rng, 1, (-h, -h), (h, h), min_dist=0.0, avoid=placed,
+                             avoid_dist=ZONE_RADIUS + BLOCK_RADIUS + 0.2)
+    (block2,) = sample_points(rng, 1, (-h, -h), (h, h), min_dist=0.0,
+                              avoid=placed + [zone2], avoid_dist=ZONE_RADIUS + BLOCK_RADIUS + 0.15)
+    g = TABLE_HALF - 0.1
+    (agent,) = sample_points(rng, 1, (-g, -g), (g, g), min_dist=0.0,
+                             avoid=[block, blocker, block2], avoid_dist=0.25)
+    colours = _colours(rng, 5)
+    blocks = (block, block2, blocker)
+    return Layout(
+        "clutter", seed, TABLE_HALF, rounded(agent),
+        blocks=tuple(Block(f"{c} block", c, rounded(p))
+                     for c, p in zip(colours[:3], blocks, strict=True)),
+        targets=tuple(Target(f"{c} zone", "zone", c, rounded(p), ZONE_RADIUS)
+                      for c, p in zip(colours[3:], (zone, zone2), strict=True)),
+        walls=outer_walls(TABLE_HALF),
+    )
+
+
+register(Scenario("clutter", "agent, 3 coloured blocks, 2 zones; a block stands in the way "
+                  "of a push", "push the red block into the green zone without knocking the "
+                  "others", clutter, consequences=True))

@@ -94,6 +94,9 @@ class Layout:
     walls: tuple[Wall, ...] = ()
     rooms: tuple[Room, ...] = ()
     doorways: tuple[Doorway, ...] = ()
+    open_edges: tuple[str, ...] = ()
+    """table edges with no wall ("north", "south", "east", "west"): a block pushed past one
+    falls off the table (`scenarios.side_effects.fell`); the agent is kept on by a rail"""
     extra: dict = field(default_factory=dict, compare=False)
 
     def target(self, name: str) -> Target:

@@ -17,6 +17,8 @@ class Scenario:
     example: str  # a typical instruction, for listings
     factory: Callable[[int], Layout]
     max_subgoals: int = 6
+    consequences: bool = False
+    """side effects (`scenarios.side_effects`) fail a task: the foresight families"""
 
     def layout(self, seed: int) -> Layout:
         """The scene for `seed`: the same seed always gives the same layout."""

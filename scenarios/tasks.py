@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from scenarios.layout import Layout
+from scenarios.registry import get
+from scenarios.side_effects import SideEffect, side_effects
 from scenarios.subgoals import Subgoal
 from scenarios.world import subgoal_holds
 
@@ -14,12 +16,26 @@ class TaskMonitor:
 
     A subgoal counts when its predicate first holds after the previous one counted. The task
     succeeds when all counted and, at the end, every block that the task pushes still sits
-    where its last push put it (a later step must not undo an earlier one).
+    where its last push put it (a later step must not undo an earlier one). Given the `start`
+    state, it also judges side effects (`scenarios.side_effects`); in a family whose scenario
+    declares `consequences`, any side effect fails the task.
     """
 
-    def __init__(self, layout: Layout, subgoals: list[Subgoal]):
+    def __init__(self, layout: Layout, subgoals: list[Subgoal],
+                 start: np.ndarray | list[float] | None = None):
         self.layout, self.subgoals = layout, list(subgoals)
+        self.start = None if start is None else np.asarray(start, float)
         self.done = 0
+        try:
+            self.consequences = get(layout.scenario).consequences
+        except ValueError:  # a layout built by hand, not registered
+            self.consequences = False
+
+    def side_effects(self, final_state: np.ndarray) -> list[SideEffect]:
+        """What the task did beyond its subgoals by `final_state`; [] without a start."""
+        if self.start is None:
+            return []
+        return side_effects(self.layout, self.start, final_state, self.subgoals)
 
     def update(self, state: np.ndarray) -> int:
         """Advance on `state`; returns how many subgoals this state newly completed."""
@@ -34,4 +50,6 @@ class TaskMonitor:
         if self.done < len(self.subgoals) or not self.subgoals:
             return False
         last_push = {s.object: s for s in self.subgoals if s.skill == "push"}
+        if self.consequences and self.side_effects(final_state):
+            return False
         return all(subgoal_holds(self.layout, final_state, s) for s in last_push.values())
