@@ -15,6 +15,7 @@ import torch
 
 from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS, Layout
 from scenarios.relations import KEEP_CLEAR
+from scenarios.side_effects import EDGE_AXES
 from scenarios.skills import ScriptedSkill
 from scenarios.subgoals import Subgoal
 from scenarios.world import World
@@ -63,6 +64,40 @@ def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> 
         return AVOID_WEIGHT * cost.sum(-1)
 
     return penalty
+
+
+EDGE_MARGIN = 0.10
+"""metres short of falling (`scenarios.side_effects.past_edge`) where the edge cost begins"""
+
+
+def edge_penalty(layout: Layout) -> Penalty | None:
+    """The planner's side-effect cost at open edges: any block whose predicted centre comes
+    within EDGE_MARGIN of falling off, per metre and predicted step; None without open edges.
+    The blocks the plan pushes count too: a push that overshoots its zone off the table is
+    a fall like any other."""
+    if not layout.open_edges:
+        return None
+    edges = [EDGE_AXES[e] for e in layout.open_edges]
+    movers = [4 + 4 * j for j in range(len(layout.blocks))]
+    held = layout.arena_half + BLOCK_RADIUS
+
+    def penalty(states: torch.Tensor) -> torch.Tensor:  # (N, H, n_dynamic) -> (N,)
+        states = states.float()
+        cost = torch.zeros(states.shape[:2])
+        for j in movers:
+            for axis, sign in edges:
+                cost = cost + torch.relu(sign * states[..., j + axis] - held + EDGE_MARGIN)
+        return AVOID_WEIGHT * cost.sum(-1)
+
+    return penalty
+
+
+def sum_penalties(*penalties: Penalty | None) -> Penalty | None:
+    """One penalty that adds those given (None where none is)."""
+    given = [p for p in penalties if p is not None]
+    if len(given) < 2:
+        return given[0] if given else None
+    return lambda states: sum(p(states) for p in given)
 
 
 def act(world: World, subgoal: Subgoal, planner: Planner, max_steps: int,
@@ -119,6 +154,8 @@ class WorldModelExecutor:
     planner: str = "cem"
     """'cem' | 'mppi' (latent) | 'sim' (predictive sampling in MuJoCo itself)"""
     models: ModelShelf = field(default_factory=ModelShelf)
+    foresight: bool = False
+    """add the side-effect cost at open edges (`edge_penalty`) to the planner's energy"""
     _current: tuple | None = None
     _planner: KeepWarm | None = None
     _pending: dict | None = None
@@ -155,8 +192,9 @@ class WorldModelExecutor:
         if self._pending is not None:
             planner.restore(self._pending)
             self._pending = None
-        planner.planner.penalty = (avoid_penalty(world.layout, world.state(), avoid)
-                                   if avoid else None)
+        planner.planner.penalty = sum_penalties(
+            avoid_penalty(world.layout, world.state(), avoid) if avoid else None,
+            edge_penalty(world.layout) if self.foresight else None)
         return act(world, subgoal, planner, max_steps, on_step, avoid)
 
 

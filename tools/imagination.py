@@ -8,6 +8,7 @@ import numpy as np
 
 from scenarios.subgoals import Subgoal
 from scenarios.world import World
+from tools.acting import avoid_penalty, edge_penalty, sum_penalties
 from tools.models import ModelShelf
 from worldmodel.imagine import imagine as wm_imagine
 
@@ -33,10 +34,17 @@ class WorldModelImaginer:
     models: ModelShelf
     max_steps: int = 250
 
-    def imagine(self, world: World, state: np.ndarray, subgoal: Subgoal) -> Imagination:
-        """Predict, without moving `world`, what planning for `subgoal` from `state` gives."""
+    def imagine(self, world: World, state: np.ndarray, subgoal: Subgoal,
+                avoid: tuple[str, ...] = ()) -> Imagination:
+        """Predict, without moving `world`, what planning for `subgoal` from `state` gives,
+        keeping clear of what `avoid` names as the executor would."""
         model = self.models.model_for(world.layout.scenario)
-        im = wm_imagine(model, np.asarray(state, float), subgoal, world, max_steps=self.max_steps)
+        state = np.asarray(state, float)
+        # the same costs the executor of a foresighted agent plans with
+        penalty = sum_penalties(avoid_penalty(world.layout, state, avoid) if avoid else None,
+                                edge_penalty(world.layout))
+        im = wm_imagine(model, state, subgoal, world, max_steps=self.max_steps, avoid=avoid,
+                        penalty=penalty)
         ok = bool(im.reached)
         return Imagination(ok, "" if ok else im.describe(world),
                            np.asarray(im.final_state).tolist(), int(len(im.actions)))

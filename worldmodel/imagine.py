@@ -13,7 +13,7 @@ from scenarios.subgoals import Subgoal
 from scenarios.world import World, agent_pos, block_pos
 from worldmodel.model import WorldModel
 from worldmodel.mpc import GoalSchedule
-from worldmodel.planning import CEMPlanner, PlannerConfig
+from worldmodel.planning import CEMPlanner, Penalty, PlannerConfig
 
 
 @dataclass
@@ -41,14 +41,17 @@ class Imagined:
 @torch.no_grad()
 def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | np.ndarray,
             world: World, max_steps: int = 300,
-            config: PlannerConfig | None = None) -> Imagined:
+            config: PlannerConfig | None = None, avoid: tuple[str, ...] = (),
+            penalty: Penalty | None = None) -> Imagined:
     """Predict the outcome from the true `state` (S,) of executing `subgoal_or_actions`.
 
     With a `Subgoal`, the latent planner plans chunk by chunk inside the model: each chunk's
     predicted embedding is read out by the probe into an imagined state, from which the next
     goal state is built (`world` only builds goal states and judges predicates; nothing is
     stepped). With actions (T, 2), they are rolled out open-loop (T is padded with zeros to a
-    multiple of the chunk).
+    multiple of the chunk). `avoid` and `penalty` plan round what must be left alone, as the
+    executor does (`worldmodel.mpc.run_subgoal`): detour goal states, and a cost on the
+    predicted states.
     """
     k, n = model.config.chunk, model.config.n_dynamic
     state = np.asarray(state, float)
@@ -74,7 +77,8 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
         return Imagined(a, np.asarray(imagined), imagined[-1], None)
     subgoal = subgoal_or_actions
     planner = CEMPlanner(model, config or PlannerConfig())
-    schedule = GoalSchedule(world, subgoal)
+    planner.penalty = penalty
+    schedule = GoalSchedule(world, subgoal, avoid)
     actions: list[np.ndarray] = []
     while not world.holds(subgoal, imagined[-1]) and len(actions) * k < max_steps:
         goals, gi = schedule(imagined[-1])

@@ -142,6 +142,8 @@ def summary_table(record: EpisodeRecord) -> Table:
         table.add_row("left alone", escape(", ".join(kept) or "none")
                       + (f"; disturbed: {escape(', '.join(record.disturbed))}"
                          if record.disturbed else ""))
+    if record.side_effects:
+        table.add_row("side effects", escape("; ".join(e["text"] for e in record.side_effects)))
     table.add_row("subgoals", f"{record.subgoals_done}/{record.subgoals_total} achieved"
                   + (f", {record.revisions} revision(s)" if record.revisions else ""))
     ms = record.decision_ms_median
@@ -222,6 +224,16 @@ class EventRenderer:
         else:
             self.console.print(f"{head} [bold]not reached[/]: {escape(event.reason)}")
 
+    def _on_foresaw(self, event: ev.Foresaw) -> None:
+        said = "; ".join(event.effects)
+        if event.kept_clear:
+            way = "going round the " + ", the ".join(event.kept_clear)
+            verdict = "predicted safe" if event.safe else "still not predicted safe"
+            self.console.print(f"  foresight: done straight, {escape(said)}; "
+                               f"{escape(way)} instead ({verdict})")
+        else:
+            self.console.print(f"  foresight: [bold]predicted side effect[/]: {escape(said)}")
+
     def _on_subgoal_started(self, event: ev.SubgoalStarted) -> None:
         s = Subgoal.model_validate(event.subgoal)
         attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
@@ -295,6 +307,8 @@ class EventRenderer:
         for name in event.disturbed:
             self.console.print(f"  check: [bold]the {escape(name)} was disturbed[/], though "
                                "it was to be left alone")
+        for text in event.side_effects:
+            self.console.print(f"  check: [bold]side effect: {escape(text)}[/]")
 
     # --- live helpers ---------------------------------------------------------------------
     def _spin(self, text: str) -> None:

@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable
 from statistics import mean, median
 
+from scenarios.side_effects import KINDS
+
 Z95 = 1.959963984540054
 """The standard normal quantile for a two-sided 95% interval."""
 
@@ -90,11 +92,23 @@ def summarize(rows: list[dict], given_plan: bool = False) -> dict:
         "seconds_per_success": seconds / ok if ok else None,
         "tokens_per_success": tokens / ok if ok else None,
         "paraphrase_consistency": consistency(judged) if decomposes else None,
+        **side_effect_summary(rows),
         "errors": sum(r["error"] is not None for r in rows),
         "statuses": _count(r["status"] for r in rows),
         "llm": _names(r["llm"] for r in rows),
         "world_model": _names(r["world_model"] for r in rows),
     }
+
+
+def side_effect_summary(rows: list[dict]) -> dict:
+    """`side_effect_rate`: episodes with any side effect / episodes judged for them (rows
+    stored before side effects were recorded, and crashed episodes, are not); and
+    `side_effects`: how many judged episodes had each kind (`scenarios.side_effects.KINDS`)."""
+    judged = [r["side_effects"].split(",") if r["side_effects"] else []
+              for r in rows if r.get("side_effects") is not None]
+    return {"side_effect_rate": (sum(bool(k) for k in judged) / len(judged)
+                                 if judged else None),
+            "side_effects": {k: sum(k in kinds for kinds in judged) for k in KINDS}}
 
 
 def consistency(rows: list[dict]) -> float | None:

@@ -77,8 +77,8 @@ def _markdown(summary: dict) -> str:
               "| --- | --- | --- | --- |"]
     lines += [f"| {a} | `{s['config']}` | {s['llm']} | {s['world_model']} |"
               for a, s in agents.items()]
-    return "\n".join(lines + _results(agents) + _breakdowns(agents) + _cost(agents)
-                     + _method())
+    return "\n".join(lines + _results(agents) + _side_effects(agents) + _breakdowns(agents)
+                     + _cost(agents) + _method())
 
 
 def _results(agents: dict) -> list[str]:
@@ -103,6 +103,24 @@ def _results(agents: dict) -> list[str]:
             f"{_fmt(s['mean_seconds'], digits=2)} | {_fmt(s['mean_llm_calls'])} | "
             f"{_fmt(s['mean_tokens'], digits=0)} | {_fmt(s['decision_ms_median'], digits=2)} | "
             f"{s['errors']} |")
+    return lines
+
+
+def _side_effects(agents: dict) -> list[str]:
+    """Episodes that did something nobody asked for: a block fell, broke or was knocked away
+    (`scenarios.side_effects`). In families with consequences such an episode failed."""
+    if not any(s["side_effect_rate"] for s in agents.values()):
+        return []
+    lines = ["", "## Side effects", "",
+             "Episodes whose final state shows something the task did not ask for: a block "
+             "fell off the table, broke, or (not named by any push) was knocked more than 5 cm "
+             "or out of its zone. In the `clutter` and `ledge` families such an episode fails "
+             "even when every subgoal holds.", "",
+             "| agent | side-effect rate | fell | broke | displaced |", "| --- |" + " --- |" * 4]
+    for a, s in agents.items():
+        k = s["side_effects"]
+        lines.append(f"| {a} | {_fmt(s['side_effect_rate'], True)} | {k['fell']} | "
+                     f"{k['broke']} | {k['displaced']} |")
     return lines
 
 
@@ -215,7 +233,8 @@ SUMMARY_CSV = ("agent", "episodes", "successes", "success_rate", "ci_low", "ci_h
                "decomposition_accuracy", "success_given_exact_plan", "subgoal_completion",
                "mean_steps", "mean_seconds", "mean_wall_seconds", "mean_llm_calls",
                "mean_tokens", "decision_ms_median", "seconds_per_success",
-               "tokens_per_success", "errors", "config", "llm", "world_model")
+               "tokens_per_success", "side_effect_rate", "errors", "config", "llm",
+               "world_model")
 
 
 def write_report(store: ResultStore, suite: Suite, agents: list[str], out: str | Path) -> dict:

@@ -29,7 +29,8 @@ COLUMNS = {
     "seconds": "REAL", "wall_seconds": "REAL", "llm_calls": "INTEGER",
     "prompt_tokens": "INTEGER", "completion_tokens": "INTEGER", "llm_seconds": "REAL",
     "decision_ms_median": "REAL", "revisions": "INTEGER", "llm": "TEXT",
-    "world_model": "TEXT", "thread_id": "TEXT", "worker": "TEXT", "error": "TEXT",
+    "world_model": "TEXT", "side_effects": "TEXT", "thread_id": "TEXT", "worker": "TEXT",
+    "error": "TEXT",
     "record": "TEXT", "finished": "REAL",
 }
 """The `episodes` table; `record` holds the full EpisodeRecord as JSON."""
@@ -64,7 +65,9 @@ def row_from_record(base: dict, record, wall_seconds: float, worker: str) -> dic
         "llm_calls": record.llm_calls, "prompt_tokens": record.prompt_tokens,
         "completion_tokens": record.completion_tokens, "llm_seconds": record.llm_seconds,
         "decision_ms_median": record.decision_ms_median, "revisions": record.revisions,
-        "llm": record.llm, "world_model": record.world_model, "thread_id": record.thread_id,
+        "llm": record.llm, "world_model": record.world_model,
+        "side_effects": ",".join(e["kind"] for e in record.side_effects),
+        "thread_id": record.thread_id,
         "worker": worker, "error": None, "record": record.model_dump_json(),
         "finished": time.time(),
     }
@@ -78,7 +81,8 @@ def error_row(base: dict, agent: str, error: str, wall_seconds: float, worker: s
             "steps": 0, "seconds": 0.0, "wall_seconds": wall_seconds, "llm_calls": 0,
             "prompt_tokens": 0, "completion_tokens": 0, "llm_seconds": 0.0,
             "decision_ms_median": None, "revisions": 0, "llm": "", "world_model": "",
-            "thread_id": None, "worker": worker, "error": error, "record": None,
+            "side_effects": None, "thread_id": None, "worker": worker, "error": error,
+            "record": None,
             "finished": time.time()}
 
 

@@ -10,7 +10,11 @@ unlikely to contain), and never contain an episode whose first subgoal holds at 
 
 - `FAMILY-K` for every scenario family and K in 1, 2, 4, 6 subgoals (e.g. `push-2`, `sort-4`)
 - `default`: push and sort, alternating, 2 to 4 subgoals
-- `horizon`: every family at 1, 2, 4 and 6 subgoals (success against plan length)
+- `horizon`: pads, push, rooms and sort at 1, 2, 4 and 6 subgoals (success against plan
+  length)
+- `foresight`: the families with consequences (`Scenario.consequences`: clutter, ledge),
+  alternating, 1 to 4 subgoals, only tasks where a straight execution could cause a side
+  effect (`scenarios.side_effects.at_risk`); success there needs no side effect
 - `paraphrase`: each task said several ways (`group` names the task): planning should not
   depend on the wording
 
@@ -46,11 +50,15 @@ from scenarios import instructions, names, world_for
 from scenarios.instructions import Task
 from scenarios.registry import get
 from scenarios.scene import SceneDescription
+from scenarios.side_effects import at_risk
 from scenarios.subgoals import Subgoal
 
 SEED_BASE = 10_000
 """First scene seed of the built-in suites."""
 HORIZONS = (1, 2, 4, 6)
+CLASSIC = ("pads", "push", "rooms", "sort")
+"""the families of the `horizon` suite: those before the foresight families, so that its
+episodes (and every figure measured on it) stay the same"""
 PARAPHRASES = 3
 """Phrasings per task in the paraphrase suite."""
 
@@ -129,6 +137,21 @@ def _mix(scenarios: tuple[str, ...], horizons: tuple[int, ...], n: int) -> list[
     return [e.model_copy(update={"group": f"{e.scenario}-{e.horizon}"}) for e in eps[:n]]
 
 
+def _foresight(n: int) -> list[Episode]:
+    """`n` episodes round-robin over the families with consequences, 1-4 subgoals, keeping
+    the tasks `at_risk` of a side effect."""
+    families = tuple(s for s in names() if get(s).consequences)
+    per = -(-n // len(families))
+
+    def risky(scenario: str) -> Iterator[Task]:
+        return (t for t in _tasks(scenario, (1, 2, 3, 4))
+                if at_risk(get(scenario).layout(t.seed), list(t.subgoals)))
+
+    lists = [_fresh(risky(s), per, s) for s in families]
+    eps = [ep for row in itertools.zip_longest(*lists) for ep in row if ep is not None]
+    return [e.model_copy(update={"group": f"{e.scenario}-{e.horizon}"}) for e in eps[:n]]
+
+
 def _paraphrase(n: int) -> list[Episode]:
     """`n` episodes: tasks from `horizon`-like mixes, each phrased PARAPHRASES ways."""
     bases = _mix(("push", "sort", "pads", "rooms"), (2, 3), -(-n // PARAPHRASES))
@@ -159,8 +182,11 @@ def _builtins() -> dict[str, BuiltIn]:
     out = {
         "default": BuiltIn("push and sort, 2-4 subgoals, held-out phrasings",
                            lambda n: _mix(("push", "sort"), (2, 3, 4), n), 60),
-        "horizon": BuiltIn("every family at 1, 2, 4 and 6 subgoals, held-out phrasings",
-                           lambda n: _mix(tuple(names()), HORIZONS, n), 64),
+        "horizon": BuiltIn("pads, push, rooms and sort at 1, 2, 4 and 6 subgoals, held-out "
+                           "phrasings", lambda n: _mix(CLASSIC, HORIZONS, n), 64),
+        "foresight": BuiltIn("the families with consequences, 1-4 subgoals, only tasks a "
+                             "straight execution could spoil, held-out phrasings",
+                             _foresight, 40),
         "paraphrase": BuiltIn(f"each task phrased {PARAPHRASES} ways (held-out phrasings)",
                               _paraphrase, 60),
     }

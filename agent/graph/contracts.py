@@ -60,7 +60,9 @@ class Decomposer(Protocol):
 class Imaginer(Protocol):
     """Predicts, without simulation, whether a subgoal will be reached from a state."""
 
-    def imagine(self, world: World, state: np.ndarray, subgoal: Subgoal) -> Imagination:
+    def imagine(self, world: World, state: np.ndarray, subgoal: Subgoal,
+                avoid: tuple[str, ...] = ()) -> Imagination:
+        """The prediction for `subgoal` from `state`, keeping clear of what `avoid` names."""
         ...
 
 

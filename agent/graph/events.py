@@ -62,6 +62,18 @@ class Imagined:
 
 
 @dataclass(frozen=True)
+class Foresaw:
+    """The world model predicted side effects of the plan as it stood (`effects`, in words),
+    and the agent chose to keep clear of `kept_clear`; `safe`: the chosen way is predicted to
+    have none."""
+
+    kind: ClassVar[str] = "foresaw"
+    effects: list[str]
+    kept_clear: list[str]
+    safe: bool
+
+
+@dataclass(frozen=True)
 class SubgoalStarted:
     kind: ClassVar[str] = "subgoal_started"
     index: int
@@ -113,7 +125,9 @@ class Report:
     success: bool
     holds: list[dict] = field(default_factory=list)
     disturbed: list[str] = field(default_factory=list)
+    side_effects: list[str] = field(default_factory=list)
+    """what the run did beyond its subgoals, in words (`scenarios.side_effects`)"""
 
 
-Event = (Perceived | Question | Replied | PlanMade | Imagined | SubgoalStarted
+Event = (Perceived | Question | Replied | PlanMade | Imagined | Foresaw | SubgoalStarted
          | MpcStep | SubgoalDone | Revision | Report)

@@ -25,11 +25,13 @@ from scenarios.registry import get
 from scenarios.relations import disturbed
 from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
+from scenarios.side_effects import side_effects
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
 from tools import answers
 from tools.acting import StepInfo
+from tools.imagination import Imagination
 from tools.scene import describe, knocked_out, where
 
 Node = Callable[..., dict]
@@ -105,7 +107,8 @@ def perceive(state: AgentState, config: RunnableConfig, *, res: Resources,
         world.holds(subgoal)  # unknown names fail before anything runs
     if res.trajectory:
         res.trajectory(thread_of(config), 0, s[None])
-    out: dict = {"sim_state": s.tolist(), "traj_len": 1}
+    out: dict = {"sim_state": s.tolist(), "traj_len": 1,
+                 "start_state": state["start_state"] or s.tolist()}
     if state["given_plan"]:
         out.update(plan=state["given_plan"], first_plan=state["given_plan"])
     emit(ev.Perceived(scenes.describe(state).to_text()))
@@ -168,26 +171,64 @@ def ask(state: AgentState, config: RunnableConfig) -> dict:
     return {"clarifications": [{"question": question, "answer": answer}], "question": None}
 
 
+def _imagined(res: Resources, world: World, plan: list[Subgoal], first: int,
+              avoid: tuple[str, ...]) -> tuple[list[tuple[int, Imagination]], list]:
+    """The plan imagined from subgoal `first` on, up to the first predicted failure, keeping
+    clear of `avoid`; and the side effects predicted at the end of it."""
+    start = predicted = world.state()
+    out = []
+    for i in range(first, len(plan)):
+        im = res.imaginer.imagine(world, predicted, plan[i], avoid)
+        out.append((i, im))
+        if im.predicted_state is not None:
+            predicted = np.asarray(im.predicted_state)
+        if not im.ok:
+            break
+    return out, side_effects(world.layout, start, predicted, plan)
+
+
+def _foresee(state: AgentState, res: Resources, world: World, plan: list[Subgoal]):
+    """Imagine the plan as it stands and, in a family with consequences, when that predicts
+    side effects, the same plan going round the blocks it would knock; keep the way with the
+    fewest predicted side effects, then the most subgoals predicted reached. Returns (the
+    chosen imagination, the blocks to keep clear of)."""
+    avoid, clear = tuple(state["avoid"]), tuple(state["keep_clear"])
+    first = state["current"]
+    imagined, effects = _imagined(res, world, plan, first, avoid + clear)
+    if not effects or not TaskMonitor(world.layout, plan).consequences:
+        return imagined, list(clear)
+    extra = tuple(dict.fromkeys(e.thing for e in effects
+                                if e.kind == "displaced" and e.thing not in avoid + clear))
+    chosen, chosen_effects = (imagined, effects), effects
+    if extra:
+        alt = _imagined(res, world, plan, first, avoid + clear + extra)
+
+        def cost(c) -> tuple[int, int]:
+            return len(c[1]), sum(not im.ok for _, im in c[0])
+
+        if cost(alt) < cost(chosen):
+            chosen, clear, chosen_effects = alt, clear + extra, alt[1]
+    emit(ev.Foresaw([e.text() for e in effects], list(clear), not chosen_effects))
+    return chosen[0], list(clear)
+
+
 def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
             scenes: Scenes) -> dict:
-    """Imagine the plan from the current subgoal on, up to the first predicted failure; a
+    """Imagine the plan from the current subgoal on, up to the first predicted failure (and,
+    where side effects count, choose the way round what it would knock: `_foresee`); a
     failure sends the plan back to the LLM once per subgoal, within the veto budget."""
     assert res.imaginer is not None
     world = scenes.at(state)
     plan = subgoals(state["plan"])
-    predicted = world.state()
+    imagined, clear = _foresee(state, res, world, plan)
     results: list[dict] = []
-    for i in range(state["current"], len(plan)):
-        im = res.imaginer.imagine(world, predicted, plan[i])
+    for i, im in imagined:
         r = {**asdict(im), "subgoal": plan[i].model_dump(), "index": i,
              "revision": state["revisions"]}
         results.append(r)
         emit(ev.Imagined(i, r["subgoal"], state["revisions"], im.ok, im.reason,
                          im.predicted_state, im.steps))
-        if not im.ok:
-            break
-        predicted = np.asarray(im.predicted_state)
-    out: dict = {"imagination": results, "feedback": None}
+    out: dict = {"imagination": results, "feedback": None, "keep_clear": clear}
     bad = next((r for r in results if not r["ok"]), None)
     vetoes = state["vetoes"]
     if (bad is not None and res.decomposer is not None and len(vetoes) < res.budgets.vetoes
@@ -223,7 +264,8 @@ def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Sc
 
     start = state["avoid_start"] or world.state().tolist()
     avoid = tuple(state["avoid"])
-    result = res.executor.run(world, subgoal, n, on_step, avoid=avoid) if n else None
+    keep_clear = avoid + tuple(x for x in state["keep_clear"] if x not in avoid)
+    result = res.executor.run(world, subgoal, n, on_step, avoid=keep_clear) if n else None
     # Every state the executor passed through: the monitor must see transient successes.
     states = list(result.states[1:]) if result is not None else []
     for s in states:
@@ -314,11 +356,12 @@ def revise(state: AgentState, config: RunnableConfig, *, res: Resources,
 
 def report(state: AgentState, config: RunnableConfig, *, scenes: Scenes) -> dict:
     world = scenes.at(state)
-    monitor = TaskMonitor(world.layout, judged(state))
+    monitor = TaskMonitor(world.layout, judged(state), start=state["start_state"])
     monitor.done = state["monitor_done"]
     if not state["ground_truth"]:  # judged on its own plan: the verified subgoals
         monitor.done = state["current"]
     now = world.state()
+    effects = monitor.side_effects(now)
     success = (state["status"] == "running" and monitor.success(now)
                and not state["disturbed"])
     status = state["status"]
@@ -329,12 +372,17 @@ def report(state: AgentState, config: RunnableConfig, *, scenes: Scenes) -> dict
         if state["disturbed"]:
             reason = "it disturbed what it was asked to avoid: the " + ", the ".join(
                 state["disturbed"])
+        elif effects and monitor.consequences:
+            reason = "side effect: " + "; ".join(e.text() for e in effects)
         else:
             reason = "a pushed block left its zone" if monitor.done == len(
                 monitor.subgoals) else "not every subgoal was achieved"
     holds = [{"subgoal": sg.model_dump(), "text": sg.text(), "holds": bool(world.holds(sg, now))}
              for sg in judged(state)]
-    emit(ev.Report(status, success, holds, list(state["disturbed"])))
-    return {"status": status, "reason": reason, "monitor_done": monitor.done, "holds": holds}
+    said = [e.text() for e in effects]
+    emit(ev.Report(status, success, holds, list(state["disturbed"]), said))
+    return {"status": status, "reason": reason, "monitor_done": monitor.done, "holds": holds,
+            "side_effects": [{**asdict(e), "text": t} for e, t in zip(effects, said,
+                                                                       strict=True)]}
 
 

@@ -24,9 +24,12 @@ class AgentState(TypedDict):
     traj_len: int  # length of the trajectory file that belongs to this checkpoint
     reply: dict | None  # the typed reading of the message (`scenarios.replies.Reply.contract`)
     avoid: list[str]  # names the plan must not disturb (`Plan.avoid`)
+    keep_clear: list[str]  # blocks imagination predicted the plan would knock: gone round
     avoid_start: list[float] | None  # the true state when acting began: what "moved" is against
     disturbed: list[str]  # avoided names that were disturbed (a block moved, a place entered)
     holds: list[dict]  # at the end: each judged subgoal and whether it holds on the true state
+    start_state: list[float] | None  # the true state when the run began: side effects' origin
+    side_effects: list[dict]  # at the end: what the run did beyond its subgoals
     plan: list[dict]
     first_plan: list[dict] | None
     current: int  # index into plan
@@ -60,8 +63,9 @@ def initial_state(scenario: str, seed: int, instruction: str, ground_truth: list
     return AgentState(
         scenario=scenario, seed=seed, instruction=instruction, given_plan=given_plan,
         ground_truth=ground_truth, sim_state=sim_state, sim_warmstart=None, executor=None,
-        traj_len=1, reply=None, avoid=[], avoid_start=None, disturbed=[], holds=[],
-        plan=[], first_plan=None,
+        traj_len=1, reply=None, avoid=[], keep_clear=[], avoid_start=None, disturbed=[],
+        holds=[],
+        start_state=None, side_effects=[], plan=[], first_plan=None,
         current=0, attempt=1, subgoal_steps=0, subgoal_seconds=0.0, subgoal_ms=[],
         outcomes=[], revisions=0, restores=0, vetoes=[], clarifications=[], question=None,
         imagination=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,

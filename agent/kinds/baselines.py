@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ class LoopAgent:
         for s in gt:
             world.holds(s)
         self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running")
-        monitor = TaskMonitor(world.layout, gt)
+        monitor = TaskMonitor(world.layout, gt, start=world.state())
         states = [world.state()]
         emit = on_event or (lambda e: None)
         start = time.perf_counter()
@@ -71,11 +71,16 @@ class LoopAgent:
         seconds = time.perf_counter() - start
         self.store.append_trajectory(thread_id, 0, np.asarray(states))
         success = monitor.success(world.state())
-        emit(ev.Report("done" if success else "failed", success))
+        effects = monitor.side_effects(world.state())
+        emit(ev.Report("done" if success else "failed", success,
+                       side_effects=[e.text() for e in effects]))
+        if effects and monitor.consequences and monitor.done == len(gt):
+            stats["reason"] = "side effect: " + "; ".join(e.text() for e in effects)
         rec = EpisodeRecord(
             agent=self.kind, scenario=scenario, seed=int(seed), instruction=instruction,
             thread_id=thread_id, status="done" if success else "failed",
             reason="" if success else stats.pop("reason", "not every subgoal was achieved"),
+            side_effects=[{**asdict(e), "text": e.text()} for e in effects],
             ground_truth=gt, subgoals_total=len(gt), subgoals_done=monitor.done,
             success=success, steps=len(states) - 1, seconds=seconds,
             llm=self.llm_name, world_model=self.world_model_name,

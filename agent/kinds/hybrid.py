@@ -18,8 +18,10 @@ def build_hybrid(kind: str, s: AgentSettings, store: RunStore) -> Agent:
     """`hybrid` (with the imagination check unless `s.imagination` is off) or
     `hybrid-blind` (without it)."""
     backend = make_backend(s.llm)
-    executor = WorldModelExecutor(s.planner, ModelShelf(s.obs))
     check = s.imagination and kind == "hybrid"
+    # Foresight (imagination, and the side-effect cost in the planner's energy) is what
+    # hybrid has and hybrid-blind lacks; both act with the same world model and planner.
+    executor = WorldModelExecutor(s.planner, ModelShelf(s.obs), foresight=check)
     res = Resources(executor=executor, decomposer=LLMDecomposer(backend),
                     imaginer=WorldModelImaginer(executor.models) if check else None,
                     budgets=s.budgets)

@@ -40,6 +40,10 @@ class EpisodeRecord(BaseModel):
     disturbed: list[str] = Field([], description="avoided names it disturbed anyway")
     holds: list[dict] = Field([], description="at the end, each judged subgoal and whether "
                                              "its predicate holds on the true state")
+    side_effects: list[dict] = Field(
+        [], description="at the end, what the run did beyond its subgoals: {kind: fell | broke "
+                        "| displaced, thing, text} (scenarios.side_effects); in a family with "
+                        "consequences any of them fails the task")
     ground_truth: list[Subgoal] | None = None
     plan_exact: bool | None = Field(
         None, description="the first plan equals the ground truth (None without ground truth)")

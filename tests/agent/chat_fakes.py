@@ -65,7 +65,7 @@ class SlowExecutor(ScriptedExecutor):
 class SkillImaginer:
     """Predicts by running the scripted skill in a copy of the scene (tests only)."""
 
-    def imagine(self, world: World, state: np.ndarray, subgoal) -> Imagination:
+    def imagine(self, world: World, state: np.ndarray, subgoal, avoid=()) -> Imagination:
         copy = World(world.layout)
         copy.set_state(np.asarray(state))
         ok, states, _ = run_skill(copy, subgoal, max_steps=150)

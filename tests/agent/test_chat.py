@@ -13,7 +13,7 @@ from agent.chat.render import EventRenderer
 from agent.chat.session import Chat, ChatServices, load_factory
 from agent.chat.store import ChatStore
 from agent.graph import events as ev
-from scenarios import Subgoal, world_for
+from scenarios import Subgoal, names, world_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 from chat_fakes import services  # noqa: E402
@@ -124,7 +124,7 @@ def test_bad_input_gets_one_line_that_says_what_to_do(tmp_path):
     lines = [x.strip() for x in out.getvalue()[banner:].splitlines()]
     assert lines == [
         "usage: /scenario NAME [SEED]: switch to another scene, at its start",
-        "error: unknown scenario 'moon'; choose one of: pads, push, rooms, sort",
+        f"error: unknown scenario 'moon'; choose one of: {', '.join(names())}",
         "error: the seed must be a non-negative integer, not '-1'",
         "error: there is no 'moon' here; targets are red zone, blue zone, green zone",
         "error: /render writes PNG files: give a name ending in .png, not scene.jpg",

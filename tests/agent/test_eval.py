@@ -17,7 +17,7 @@ from agent.evaluation import SuiteFileError, SweepConfig, load_suite, run_sweep,
 from agent.evaluation.report import FILES, write_report
 from agent.evaluation.runner import AgentBuildError
 from agent.evaluation.suites import Suite
-from scenarios import instructions, world_for
+from scenarios import instructions, names, world_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 import eval_fakes  # noqa: E402
@@ -108,7 +108,7 @@ def test_suite_file_errors_name_file_entry_and_field(tmp_path):
         load_suite(path)
     assert str(err.value).splitlines() == [
         f"{path}: entry 2 (line 10), field 'scenario': unknown scenario 'kitchen'; choose "
-        "one of: pads, push, rooms, sort",
+        f"one of: {', '.join(names())}",
         f"{path}: entry 3 (line 13), field 'colour': unknown field; fields are scenario, "
         "seed, instruction, subgoals, group",
         f"{path}: entry 3 (line 13), field 'seed': a seed is an integer from 0 to "
@@ -326,7 +326,7 @@ def test_cli_eval_writes_the_report_and_reports_bad_files_in_one_go(tmp_path, ca
                  "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert err.strip() == (f"wmagent: error: {bad}: entry 1 (line 2), field 'scenario': "
-                           "unknown scenario 'kitchen'; choose one of: pads, push, rooms, sort")
+                           f"unknown scenario 'kitchen'; choose one of: {', '.join(names())}")
 
 
 @pytest.mark.slow

@@ -138,7 +138,7 @@ class PessimisticImaginer:
     def __init__(self):
         self.checked = []
 
-    def imagine(self, world, state, subgoal):
+    def imagine(self, world, state, subgoal, avoid=()):
         self.checked.append(subgoal.text())
         ok = subgoal.skill == "go"
         return Imagination(ok, "" if ok else "the block is predicted to stay put",
@@ -233,3 +233,60 @@ def test_a_veto_revision_that_loses_work_is_not_taken(tmp_path):
     assert revised and revised[0].plan == [Subgoal.model_validate(p).model_dump() for p in plan]
     assert "acting on the plan" in revised[0].reason
     assert rec.success and rec.subgoals_done == 2
+
+
+class BlockerAwareImaginer:
+    """Predicts that a push knocks the clutter blocker 20 cm unless it is kept clear of."""
+
+    def __init__(self, blocker_index: int):
+        self.i = 4 + 4 * blocker_index
+        self.calls = []
+
+    def imagine(self, world, state, subgoal, avoid=()):
+        self.calls.append(tuple(avoid))
+        predicted = np.array(state, float)
+        if world.layout.blocks[(self.i - 4) // 4].name not in avoid:
+            predicted[self.i] += 0.2
+        return Imagination(True, "", predicted.tolist())
+
+
+class AvoidRecordingExecutor(ScriptedExecutor):
+    def __init__(self):
+        self.avoided = []
+
+    def run(self, world, subgoal, max_steps, on_step, avoid=()):
+        self.avoided.append(tuple(avoid))
+        return super().run(world, subgoal, max_steps, on_step, avoid)
+
+
+def test_foresight_keeps_clear_of_what_the_plan_is_predicted_to_knock(tmp_path):
+    layout = world_for("clutter", 0).layout
+    blocker = layout.blocks[2].name
+    plan = [{"skill": "push", "object": layout.blocks[0].name,
+             "target": layout.targets[0].name}]
+    imaginer, executor = BlockerAwareImaginer(2), AvoidRecordingExecutor()
+    agent = Agent("hybrid", Resources(executor=executor, decomposer=QueuedDecomposer([plan]),
+                                      imaginer=imaginer), store=RunStore(tmp_path))
+    events = []
+    rec = agent.run("clutter", "push", seed=0, subgoals=plan, on_event=events.append)
+    foresaw = [e for e in events if e.kind == "foresaw"]
+    assert len(foresaw) == 1 and foresaw[0].kept_clear == [blocker] and foresaw[0].safe
+    assert "knocked 20 cm" in foresaw[0].effects[0]
+    assert imaginer.calls[:2] == [(), (blocker,)]
+    assert executor.avoided and all(blocker in a for a in executor.avoided)
+    # The scripted skills do not go round anything: the true push still knocks the blocker,
+    # and the task is judged on the true state, not on the prediction.
+    assert not rec.success and rec.reason.startswith(f"side effect: the {blocker} was knocked")
+    assert rec.side_effects[0]["kind"] == "displaced" and rec.avoid == [] and not rec.disturbed
+
+
+def test_no_foresight_step_where_side_effects_do_not_count(tmp_path):
+    plan = sort_plan(1)[:1]
+    imaginer = BlockerAwareImaginer(2)
+    agent = Agent("hybrid", Resources(executor=ScriptedExecutor(),
+                                      decomposer=QueuedDecomposer([plan]), imaginer=imaginer),
+                  store=RunStore(tmp_path))
+    events = []
+    rec = agent.run("sort", "push", seed=1, subgoals=plan, on_event=events.append)
+    assert not [e for e in events if e.kind == "foresaw"] and imaginer.calls == [()]
+    assert rec.success
