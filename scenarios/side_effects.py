@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.layout import BLOCK_RADIUS, Layout
+from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS, Layout
 from scenarios.subgoals import Subgoal
 
 DISPLACED = 0.05
@@ -133,3 +133,38 @@ def at_risk(layout: Layout, subgoals: list[Subgoal]) -> bool:
             return True
         agent = goal
     return False
+
+
+TOUCH_MARGIN = 0.03
+"""metres added to contact distance when reading knocks off an imagined path: about the
+probe's error (2-3 cm), so that a path imagined to graze a block counts as touching it"""
+
+
+def foreseen(layout: Layout, start: np.ndarray, path: np.ndarray,
+             subgoal: Subgoal) -> list[SideEffect]:
+    """Side effects read off an imagined `path` (n, S) of `subgoal` from `start` (S,): each
+    other block the path of its movers (the agent, and for a push the pushed block) runs into
+    at the block's start position, and each mover past an open edge.
+
+    Why the movers' path and not each block's own predicted position: a learned model drives
+    its movers by the actions, but carries a block nothing touches only by memory, and over
+    a whole subgoal that memory drifts by tens of centimetres (BENCHMARKS.md), far beyond
+    the 5 cm that makes a knock. Contact along the straight segments between imagined
+    points is what the prediction can support."""
+    path = np.atleast_2d(np.asarray(path, float))
+    movers = [(path[:, 0:2], AGENT_RADIUS)]
+    pushed = layout.block_index(subgoal.object) if subgoal.skill == "push" else None
+    if pushed is not None:
+        movers.append((_block_xy(path, pushed), BLOCK_RADIUS))
+    out = []
+    for j, b in enumerate(layout.blocks):
+        if j == pushed:
+            continue
+        c = _block_xy(start, j)
+        if any(_near_segment(p[k], p[k + 1], c, size + BLOCK_RADIUS + TOUCH_MARGIN)
+               for p, size in movers for k in range(len(p) - 1)):
+            out.append(SideEffect("displaced", b.name, "would be knocked"))
+    if pushed is not None and layout.open_edges and float(
+            past_edge(layout, _block_xy(path, pushed)).max()) > 0:
+        out.append(SideEffect("fell", subgoal.object, "would fall off the table"))
+    return out

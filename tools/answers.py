@@ -31,9 +31,6 @@ CANNOT = {
 
 
 STOPPED = "Stopped. Nothing moved; tell me what you would like instead."
-SIDE_EFFECT = 0.03
-"""metres: a thing the subgoal does not name that is predicted to move more than this is
-mentioned in a prediction"""
 
 
 def position(world: World, state: np.ndarray, name: str) -> np.ndarray:
@@ -160,7 +157,6 @@ def foresee(world: World, state: np.ndarray, plan: Plan,
     if imagine is None:
         return ("I have no world model to imagine with, so I cannot predict that; ask an "
                 "agent with one (hybrid).")
-    layout = world.layout
     now = np.asarray(state, float)
     said = []
     for sg in plan.subgoals:
@@ -175,12 +171,8 @@ def foresee(world: World, state: np.ndarray, plan: Plan,
                 if im.ok else f"If I {sg.text()}, I predict it does not work: after "
                               f"{im.steps} steps ")
         text = head + f"{mover} {'am' if mover == 'I' else 'is'} at ({p[0]:+.2f}, {p[1]:+.2f})"
-        others = [b.name for b in layout.blocks if b.name != sg.object]
-        for name in others:
-            i = layout.block_index(name)
-            moved = float(np.linalg.norm(block_pos(after, i) - block_pos(now, i)))
-            if moved > SIDE_EFFECT:
-                text += f"; the {name} would be moved {100 * moved:.0f} cm"
+        for e in im.effects:  # read off the imagined path (`scenarios.side_effects.foreseen`)
+            text += f"; {e.text()}"
         said.append(text + ".")
         if not im.ok:
             break

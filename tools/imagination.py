@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from scenarios.side_effects import SideEffect, foreseen, named_blocks
 from scenarios.subgoals import Subgoal
 from scenarios.world import World
 from tools.acting import avoid_penalty, edge_penalty, sum_penalties
@@ -25,6 +27,9 @@ class Imagination:
     """(S,) the predicted state after the subgoal; None when nothing was predicted"""
     steps: int = 0
     """control steps the imagined plan took"""
+    effects: tuple[SideEffect, ...] = ()
+    """side effects read off the imagined path (`scenarios.side_effects.foreseen`); a knock
+    of the subgoal's own plan's blocks is sorted out by the plan (`imagine_plan`)"""
 
 
 @dataclass
@@ -47,4 +52,67 @@ class WorldModelImaginer:
                         penalty=penalty)
         ok = bool(im.reached)
         return Imagination(ok, "" if ok else im.describe(world),
-                           np.asarray(im.final_state).tolist(), int(len(im.actions)))
+                           np.asarray(im.final_state).tolist(), int(len(im.actions)),
+                           tuple(foreseen(world.layout, state, im.states, subgoal)))
+
+
+ImagineFn = Callable[..., Imagination]
+"""`(world, state, subgoal, avoid) -> Imagination`: an `Imaginer.imagine`"""
+
+
+@dataclass(frozen=True)
+class Foresight:
+    """The plan imagined the way it stood and, where that was predicted to harm, the way
+    chosen instead."""
+
+    imagined: list[tuple[int, Imagination]]
+    """(subgoal index, prediction) of the chosen way, up to its first predicted failure"""
+    keep_clear: tuple[str, ...]
+    """blocks the chosen way goes round (beyond what the person said to avoid)"""
+    predicted: list[SideEffect]
+    """side effects predicted for the plan as it stood"""
+    chosen: list[SideEffect]
+    """side effects predicted for the chosen way"""
+
+
+def imagine_plan(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int,
+                 avoid: tuple[str, ...]) -> tuple[list[tuple[int, Imagination]],
+                                                  list[SideEffect]]:
+    """`plan` imagined from subgoal `first` on, from the world's state, up to the first
+    predicted failure, keeping clear of `avoid`; and the side effects predicted on the way:
+    falls, and knocks of blocks that no push of the plan names."""
+    predicted = world.state()
+    named = named_blocks(plan)
+    out, effects = [], {}
+    for i in range(first, len(plan)):
+        im = imagine(world, predicted, plan[i], avoid)
+        out.append((i, im))
+        for e in im.effects:
+            if e.kind != "displaced" or e.thing not in named:
+                effects.setdefault((e.kind, e.thing), e)
+        if im.predicted_state is not None:
+            predicted = np.asarray(im.predicted_state)
+        if not im.ok:
+            break
+    return out, list(effects.values())
+
+
+def foresee(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int = 0,
+            avoid: tuple[str, ...] = (), keep_clear: tuple[str, ...] = ()) -> Foresight:
+    """The world model as the plan's critic: imagine the plan as it stands and, when that
+    predicts blocks knocked, the same plan keeping clear of them too (detours and the avoid
+    cost); choose the way with fewer predicted side effects, then more subgoals predicted
+    reached (ties keep the plan as it stood)."""
+    imagined, effects = imagine_plan(imagine, world, plan, first, avoid + keep_clear)
+    extra = tuple(dict.fromkeys(e.thing for e in effects if e.kind == "displaced"
+                                and e.thing not in avoid + keep_clear))
+    if not extra:
+        return Foresight(imagined, keep_clear, effects, effects)
+    alt, alt_effects = imagine_plan(imagine, world, plan, first, avoid + keep_clear + extra)
+
+    def cost(way: list[tuple[int, Imagination]], harm: list[SideEffect]) -> tuple[int, int]:
+        return len(harm), sum(not im.ok for _, im in way)
+
+    if cost(alt, alt_effects) < cost(imagined, effects):
+        return Foresight(alt, keep_clear + extra, effects, alt_effects)
+    return Foresight(imagined, keep_clear, effects, effects)

@@ -25,13 +25,12 @@ from scenarios.registry import get
 from scenarios.relations import disturbed
 from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
-from scenarios.side_effects import side_effects
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
 from tools import answers
 from tools.acting import StepInfo
-from tools.imagination import Imagination
+from tools.imagination import foresee, imagine_plan
 from tools.scene import describe, knocked_out, where
 
 Node = Callable[..., dict]
@@ -171,45 +170,19 @@ def ask(state: AgentState, config: RunnableConfig) -> dict:
     return {"clarifications": [{"question": question, "answer": answer}], "question": None}
 
 
-def _imagined(res: Resources, world: World, plan: list[Subgoal], first: int,
-              avoid: tuple[str, ...]) -> tuple[list[tuple[int, Imagination]], list]:
-    """The plan imagined from subgoal `first` on, up to the first predicted failure, keeping
-    clear of `avoid`; and the side effects predicted at the end of it."""
-    start = predicted = world.state()
-    out = []
-    for i in range(first, len(plan)):
-        im = res.imaginer.imagine(world, predicted, plan[i], avoid)
-        out.append((i, im))
-        if im.predicted_state is not None:
-            predicted = np.asarray(im.predicted_state)
-        if not im.ok:
-            break
-    return out, side_effects(world.layout, start, predicted, plan)
-
-
-def _foresee(state: AgentState, res: Resources, world: World, plan: list[Subgoal]):
-    """Imagine the plan as it stands and, in a family with consequences, when that predicts
-    side effects, the same plan going round the blocks it would knock; keep the way with the
-    fewest predicted side effects, then the most subgoals predicted reached. Returns (the
-    chosen imagination, the blocks to keep clear of)."""
+def _foresee(state: AgentState, res: Resources, world: World,
+             plan: list[Subgoal]) -> tuple[list, list[str]]:
+    """The plan imagined from the current subgoal; in a family with consequences, the way
+    chosen by the world model as critic (`tools.imagination.foresee`). Returns (the chosen
+    imagination, the blocks to keep clear of)."""
     avoid, clear = tuple(state["avoid"]), tuple(state["keep_clear"])
-    first = state["current"]
-    imagined, effects = _imagined(res, world, plan, first, avoid + clear)
-    if not effects or not TaskMonitor(world.layout, plan).consequences:
-        return imagined, list(clear)
-    extra = tuple(dict.fromkeys(e.thing for e in effects
-                                if e.kind == "displaced" and e.thing not in avoid + clear))
-    chosen, chosen_effects = (imagined, effects), effects
-    if extra:
-        alt = _imagined(res, world, plan, first, avoid + clear + extra)
-
-        def cost(c) -> tuple[int, int]:
-            return len(c[1]), sum(not im.ok for _, im in c[0])
-
-        if cost(alt) < cost(chosen):
-            chosen, clear, chosen_effects = alt, clear + extra, alt[1]
-    emit(ev.Foresaw([e.text() for e in effects], list(clear), not chosen_effects))
-    return chosen[0], list(clear)
+    if not TaskMonitor(world.layout, plan).consequences:
+        return imagine_plan(res.imaginer.imagine, world, plan, state["current"],
+                            avoid + clear)[0], list(clear)
+    f = foresee(res.imaginer.imagine, world, plan, state["current"], avoid, clear)
+    if f.predicted:
+        emit(ev.Foresaw([e.text() for e in f.predicted], list(f.keep_clear), not f.chosen))
+    return f.imagined, list(f.keep_clear)
 
 
 def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,

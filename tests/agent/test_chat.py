@@ -37,11 +37,11 @@ class Lines:
         return line
 
 
-def open_chat(tmp_path, answers, *lines, scenario="sort", seed=0, resume=None):
+def open_chat(tmp_path, answers, *lines, scenario="sort", seed=0, resume=None, width=80):
     path = tmp_path / "answers.json"
     path.write_text(json.dumps(answers))
     out = io.StringIO()
-    console = Console(file=out, width=80, color_system=None, highlight=False)
+    console = Console(file=out, width=width, color_system=None, highlight=False)
     chat = Chat.open(services(f"scripted:{path}", tmp_path / "home"), console, Lines(*lines),
                      scenario, seed, resume)
     return chat, out
@@ -116,7 +116,7 @@ def test_imagine_reads_terse_subgoals_and_asks_the_llm_about_the_rest(tmp_path):
 
 
 def test_bad_input_gets_one_line_that_says_what_to_do(tmp_path):
-    chat, out = open_chat(tmp_path, [])
+    chat, out = open_chat(tmp_path, [], width=120)  # one line each, however many families
     banner = len(out.getvalue())
     for line in ("/scenario", "/scenario moon", "/scenario sort -1", "/imagine go to moon",
                  "/render scene.jpg", "/resume nothing", "/threads some", "/plna x"):

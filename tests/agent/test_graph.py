@@ -15,6 +15,7 @@ from agent.graph.budgets import Budgets
 from agent.graph.contracts import Resources
 from agent.runs.store import RunStore
 from scenarios import world_for
+from scenarios.side_effects import SideEffect
 from scenarios.subgoals import Subgoal
 from tools.acting import ScriptedExecutor
 from tools.imagination import Imagination
@@ -236,18 +237,17 @@ def test_a_veto_revision_that_loses_work_is_not_taken(tmp_path):
 
 
 class BlockerAwareImaginer:
-    """Predicts that a push knocks the clutter blocker 20 cm unless it is kept clear of."""
+    """Predicts that a push runs into block `blocker_index` unless it is kept clear of."""
 
     def __init__(self, blocker_index: int):
-        self.i = 4 + 4 * blocker_index
+        self.i = blocker_index
         self.calls = []
 
     def imagine(self, world, state, subgoal, avoid=()):
         self.calls.append(tuple(avoid))
-        predicted = np.array(state, float)
-        if world.layout.blocks[(self.i - 4) // 4].name not in avoid:
-            predicted[self.i] += 0.2
-        return Imagination(True, "", predicted.tolist())
+        name = world.layout.blocks[self.i].name
+        effects = () if name in avoid else (SideEffect("displaced", name, "would be knocked"),)
+        return Imagination(True, "", list(map(float, state)), 10, effects)
 
 
 class AvoidRecordingExecutor(ScriptedExecutor):
@@ -271,7 +271,7 @@ def test_foresight_keeps_clear_of_what_the_plan_is_predicted_to_knock(tmp_path):
     rec = agent.run("clutter", "push", seed=0, subgoals=plan, on_event=events.append)
     foresaw = [e for e in events if e.kind == "foresaw"]
     assert len(foresaw) == 1 and foresaw[0].kept_clear == [blocker] and foresaw[0].safe
-    assert "knocked 20 cm" in foresaw[0].effects[0]
+    assert foresaw[0].effects == [f"the {blocker} would be knocked"]
     assert imaginer.calls[:2] == [(), (blocker,)]
     assert executor.avoided and all(blocker in a for a in executor.avoided)
     # The scripted skills do not go round anything: the true push still knocks the blocker,
