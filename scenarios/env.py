@@ -46,7 +46,8 @@ class WMEnv(gym.Env):
         self.steps = 0
 
     def _space(self, world: World) -> spaces.Dict:
-        half = world.layout.arena_half + 0.1
+        # fallen blocks rest on the floor past an open edge (`scenarios.world`)
+        half = world.layout.arena_half + (1.1 if world.layout.open_edges else 0.1)
         low = np.full(world.spec.dim, -half, np.float32)
         high = -low
         for f in world.spec.fields:

@@ -120,16 +120,25 @@ class Layout:
         return None
 
 
-def outer_walls(half: float) -> tuple[Wall, ...]:
-    """Four walls just outside the square table [-half, half]^2."""
+EDGES = ("north", "south", "east", "west")
+"""the table's four edges, in the order `outer_walls` builds their walls"""
+
+
+def outer_walls(half: float, open_edges: tuple[str, ...] = ()) -> tuple[Wall, ...]:
+    """The walls just outside the square table [-half, half]^2, one per edge (north, south,
+    east, west), leaving out the edges in `open_edges`."""
+    unknown = set(open_edges) - set(EDGES)
+    if unknown:
+        raise ValueError(f"unknown edges {sorted(unknown)}; edges are {', '.join(EDGES)}")
     t = WALL_HALF_THICKNESS
     span = half + 2 * t
-    return (
-        Wall((0.0, half + t), (span, t)),
-        Wall((0.0, -half - t), (span, t)),
-        Wall((half + t, 0.0), (t, span)),
-        Wall((-half - t, 0.0), (t, span)),
-    )
+    walls = {
+        "north": Wall((0.0, half + t), (span, t)),
+        "south": Wall((0.0, -half - t), (span, t)),
+        "east": Wall((half + t, 0.0), (t, span)),
+        "west": Wall((-half - t, 0.0), (t, span)),
+    }
+    return tuple(walls[e] for e in EDGES if e not in open_edges)
 
 
 def sample_points(

@@ -43,6 +43,7 @@ class SceneDescription(BaseModel):
     targets: list[Thing]  # pads and zones
     rooms: list[RoomView] = []
     doorways: list[DoorwayView] = []
+    open_edges: list[str] = []  # table edges with no wall: a block pushed past one falls off
 
     @classmethod
     def from_layout(cls, layout: Layout, state: np.ndarray | None = None) -> SceneDescription:
@@ -66,6 +67,7 @@ class SceneDescription(BaseModel):
             rooms=[RoomView(name=r.name, bounds=r.bounds) for r in layout.rooms],
             doorways=[DoorwayView(name=d.name, rooms=d.rooms, position=d.pos)
                       for d in layout.doorways],
+            open_edges=list(layout.open_edges),
         )
 
     @property
@@ -88,6 +90,8 @@ class SceneDescription(BaseModel):
         lines += [line(o) for o in self.objects] + [line(t) for t in self.targets]
         lines += [f"- {d.name} joins the {d.rooms[0]} and the {d.rooms[1]}"
                   for d in self.doorways]
+        lines += [f"- the {e} edge of the table is open: a block pushed past it falls off"
+                  for e in self.open_edges]
         return "\n".join(lines)
 
     def problems(self, plan: Plan) -> list[str]:

@@ -7,6 +7,11 @@ The state vector (see `StateSpec`) holds, in order:
   for each doorway: its centre (x, y).
 Everything in it could be seen from a top-down camera; the last two groups are constant within
 an episode. Units: metres and metres per second; the table is centred on the origin.
+
+A table with open edges (`Layout.open_edges`) is the one scene with height: gravity pulls, the
+blocks slide along z too, and a block pushed past an open edge drops to a floor below and stays
+there (the agent, held on by a rail along the edge, cannot reach it). The state vector is the
+same: a block's z follows from its x, y (`side_effects.fell`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ from scenarios.layout import (  # noqa: E402
     Layout,
 )
 from scenarios.registry import get  # noqa: E402
-from scenarios.relations import detour, goal_point, holds_at, obstacles  # noqa: E402
+from scenarios.relations import (  # noqa: E402
+    PUSH_TURN,
+    detour,
+    goal_point,
+    holds_at,
+    obstacles,
+)
+from scenarios.side_effects import EDGE_AXES, past_edge  # noqa: E402
 from scenarios.subgoals import AGENT, Subgoal  # noqa: E402
 
 TIMESTEP = 0.01
@@ -40,6 +52,24 @@ BLOCK_DAMPING = 3.0
 BLOCK_HALF_HEIGHT = 0.04
 # A pushing subgoal's first goal state puts the agent this far behind the block's centre.
 BEHIND = AGENT_RADIUS + BLOCK_RADIUS + 0.04
+# Scenes with open edges (`Layout.open_edges`) only:
+GRAVITY = 9.81
+FLOOR_DROP = 0.2
+"""metres from the table top down to the floor that catches fallen blocks: well below the
+agent and the blocks on the table, and shallow enough that the top camera still sees a fallen
+block beside the table"""
+LEDGE_VIEW = 0.35
+"""metres of floor beyond the table's edge in the top camera's view, where fallen blocks lie
+(a walled table shows 5 cm)"""
+RAIL_GAP = 0.02
+"""metres between an open edge and its rail: the agent's centre stops 3 cm inside the edge,
+so that it can push a block's centre past the edge by more than the block's radius"""
+RAIL_HALF = 0.015
+"""half the width of a rail (m)"""
+# Contact bits: MuJoCo lets two geoms touch when the contype of one shares a bit with the
+# conaffinity of the other. Walls, blocks and the agent are SOLID; the table and floor touch
+# only blocks (the agent has no z joint: it glides above them); rails touch only the agent.
+SOLID_BIT, RAIL_BIT, TABLE_BIT = 1, 2, 4
 
 
 @dataclass(frozen=True)
@@ -98,8 +128,10 @@ def _rgba(colour: str, alpha: float = 1.0) -> str:
 
 
 def build_mjcf(layout: Layout) -> str:
-    """The MJCF text of a layout: a frictionless planar table seen from above."""
-    a = layout.arena_half + 0.05
+    """The MJCF text of a layout: a frictionless planar table seen from above. A layout with
+    open edges gets gravity, a table one can fall off and a floor below (`_table`)."""
+    ledge = bool(layout.open_edges)
+    a = layout.arena_half + (LEDGE_VIEW if ledge else 0.05)
     cam_h = a / np.tan(np.radians(22.5)) + 0.1
     geoms = []
     for t in layout.targets:
@@ -114,36 +146,18 @@ def build_mjcf(layout: Layout) -> str:
             f'<geom name="wall{i}" type="box" size="{w.half[0]} {w.half[1]} 0.05" '
             f'pos="{w.pos[0]} {w.pos[1]} 0.05" rgba="0.3 0.3 0.32 1"/>'
         )
-    bodies = [
-        f'<body name="agent" pos="0 0 {AGENT_RADIUS}">'
-        f'<joint name="agent_x" type="slide" axis="1 0 0" damping="{AGENT_DAMPING}"/>'
-        f'<joint name="agent_y" type="slide" axis="0 1 0" damping="{AGENT_DAMPING}"/>'
-        f'<geom name="agent" type="sphere" size="{AGENT_RADIUS}" mass="{AGENT_MASS}" '
-        'rgba="0.08 0.08 0.08 1"/>'
-        # Drawn only: a wider dark disc under the agent, so that it spans several pixels of
-        # a small frame (pixel world models); no contact, no mass.
-        f'<geom name="agent_marker" type="cylinder" size="{1.8 * AGENT_RADIUS} 0.002" '
-        f'pos="0 0 {0.004 - AGENT_RADIUS}" rgba="0.08 0.08 0.08 1" contype="0" '
-        'conaffinity="0" density="0"/></body>'
-    ]
-    for i, b in enumerate(layout.blocks):
-        bodies.append(
-            f'<body name="block{i}" pos="0 0 {BLOCK_HALF_HEIGHT}">'
-            f'<joint name="block{i}_x" type="slide" axis="1 0 0" damping="{BLOCK_DAMPING}"/>'
-            f'<joint name="block{i}_y" type="slide" axis="0 1 0" damping="{BLOCK_DAMPING}"/>'
-            f'<geom name="{b.name}" type="cylinder" size="{BLOCK_RADIUS} {BLOCK_HALF_HEIGHT}" '
-            f'mass="{BLOCK_MASS}" rgba="{_rgba(b.colour)}"/></body>'
-        )
+    geoms += _rails(layout)
+    bodies = [_agent_body(ledge)] + [_block_body(i, b.name, b.colour, ledge)
+                                     for i, b in enumerate(layout.blocks)]
     return f"""<mujoco model="wmagent-{layout.scenario}-{layout.seed}">
-  <option timestep="{TIMESTEP}" gravity="0 0 0" integrator="implicitfast"/>
+  <option timestep="{TIMESTEP}" gravity="0 0 {-GRAVITY if ledge else 0}" integrator="implicitfast"/>
   <visual>
     <global offwidth="640" offheight="640"/>
     <headlight ambient="0.55 0.55 0.55" diffuse="0.45 0.45 0.45" specular="0 0 0"/>
   </visual>
   <default><geom condim="1" solref="0.005 1"/></default>
   <worldbody>
-    <geom name="table" type="plane" size="{a} {a} 0.01" rgba="0.62 0.58 0.52 1"
-          contype="0" conaffinity="0"/>
+    {_table(layout, a)}
     <camera name="top" pos="0 0 {cam_h:.3f}" xyaxes="1 0 0 0 1 0" fovy="45"/>
     {chr(10).join('    ' + g for g in geoms)}
     {chr(10).join('    ' + b for b in bodies)}
@@ -154,6 +168,67 @@ def build_mjcf(layout: Layout) -> str:
   </actuator>
 </mujoco>
 """
+
+
+def _table(layout: Layout, a: float) -> str:
+    """The table: a plane nothing touches under a walled table (everything slides on its
+    joints); with open edges, a solid box whose top (z = 0) spans exactly the table, standing
+    on a wide floor FLOOR_DROP below that catches what falls. Only blocks touch either."""
+    if not layout.open_edges:
+        return (f'<geom name="table" type="plane" size="{a} {a} 0.01" '
+                'rgba="0.62 0.58 0.52 1"\n          contype="0" conaffinity="0"/>')
+    h, d, f = layout.arena_half, FLOOR_DROP / 2, a + 1.0
+    touch = f'contype="{TABLE_BIT}" conaffinity="0"'
+    return (f'<geom name="table" type="box" size="{h} {h} {d}" pos="0 0 {-d}" '
+            f'rgba="0.62 0.58 0.52 1" {touch}/>\n'
+            f'    <geom name="floor" type="box" size="{f} {f} 0.05" '
+            f'pos="0 0 {-FLOOR_DROP - 0.05}" rgba="0.36 0.36 0.4 1" {touch}/>')
+
+
+def _rails(layout: Layout) -> list[str]:
+    """An agent-only rail just outside each open edge (blocks pass through it), drawn as a dark
+    strip so that a frame shows where the table ends. It spans past the corners so that it
+    meets the wall or rail of the next edge."""
+    h = layout.arena_half
+    span, centre = round(h + RAIL_GAP + 2 * RAIL_HALF, 6), round(h + RAIL_GAP + RAIL_HALF, 6)
+    out = []
+    for edge in layout.open_edges:
+        axis, sign = EDGE_AXES[edge]
+        pos, size = [0.0, 0.0], [span, span]
+        pos[axis], size[axis] = sign * centre, RAIL_HALF
+        out.append(f'<geom name="{edge} rail" type="box" size="{size[0]} {size[1]} 0.02" '
+                   f'pos="{pos[0]} {pos[1]} {AGENT_RADIUS}" rgba="0.12 0.12 0.14 1" '
+                   f'contype="{RAIL_BIT}" conaffinity="0"/>')
+    return out
+
+
+def _agent_body(ledge: bool) -> str:
+    touch = f' contype="{SOLID_BIT}" conaffinity="{SOLID_BIT | RAIL_BIT}"' if ledge else ""
+    return (
+        f'<body name="agent" pos="0 0 {AGENT_RADIUS}">'
+        f'<joint name="agent_x" type="slide" axis="1 0 0" damping="{AGENT_DAMPING}"/>'
+        f'<joint name="agent_y" type="slide" axis="0 1 0" damping="{AGENT_DAMPING}"/>'
+        f'<geom name="agent" type="sphere" size="{AGENT_RADIUS}" mass="{AGENT_MASS}" '
+        f'rgba="0.08 0.08 0.08 1"{touch}/>'
+        # Drawn only: a wider dark disc under the agent, so that it spans several pixels of
+        # a small frame (pixel world models); no contact, no mass.
+        f'<geom name="agent_marker" type="cylinder" size="{1.8 * AGENT_RADIUS} 0.002" '
+        f'pos="0 0 {0.004 - AGENT_RADIUS}" rgba="0.08 0.08 0.08 1" contype="0" '
+        'conaffinity="0" density="0"/></body>'
+    )
+
+
+def _block_body(i: int, name: str, colour: str, ledge: bool) -> str:
+    # With open edges a block can fall: a third slide joint, along z, after x and y.
+    drop = f'<joint name="block{i}_z" type="slide" axis="0 0 1"/>' if ledge else ""
+    touch = f' contype="{SOLID_BIT}" conaffinity="{SOLID_BIT | TABLE_BIT}"' if ledge else ""
+    return (
+        f'<body name="block{i}" pos="0 0 {BLOCK_HALF_HEIGHT}">'
+        f'<joint name="block{i}_x" type="slide" axis="1 0 0" damping="{BLOCK_DAMPING}"/>'
+        f'<joint name="block{i}_y" type="slide" axis="0 1 0" damping="{BLOCK_DAMPING}"/>'
+        f'{drop}<geom name="{name}" type="cylinder" size="{BLOCK_RADIUS} {BLOCK_HALF_HEIGHT}" '
+        f'mass="{BLOCK_MASS}" rgba="{_rgba(colour)}"{touch}/></body>'
+    )
 
 
 def agent_pos(state: np.ndarray) -> np.ndarray:
@@ -235,6 +310,13 @@ def _room_route(layout: Layout, here: str, there: str, start: np.ndarray, goal: 
     return best
 
 
+def _joint_index(model: mujoco.MjModel, bodies: list[str], axes: str,
+                 adr: np.ndarray) -> np.ndarray:
+    """(len(bodies), len(axes)) addresses `adr` (qpos or dof) of the joints `{body}_{axis}`."""
+    index = [[adr[model.joint(f"{b}_{a}").id] for a in axes] for b in bodies]
+    return np.asarray(index, int).reshape(len(bodies), len(axes))
+
+
 class World:
     """One compiled layout: physics, state vector, predicates, goal states and rendering."""
 
@@ -245,6 +327,13 @@ class World:
         self.data = mujoco.MjData(self.model)
         self._scratch = mujoco.MjData(self.model)
         self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        bodies = ["agent"] + [f"block{i}" for i in range(len(layout.blocks))]
+        # Where each body's x and y sit in qpos and qvel (1 + n_blocks, 2), and each block's
+        # z in qpos (only scenes with open edges have one): the state has no z.
+        self._qpos_xy = _joint_index(self.model, bodies, "xy", self.model.jnt_qposadr)
+        self._qvel_xy = _joint_index(self.model, bodies, "xy", self.model.jnt_dofadr)
+        self._qpos_z = (_joint_index(self.model, bodies[1:], "z", self.model.jnt_qposadr)[:, 0]
+                        if layout.open_edges else np.zeros(0, int))
         static = [t.pos for t in layout.targets] + [d.pos for d in layout.doorways]
         self.static = np.asarray(static, dtype=np.float64).reshape(-1)
         self.reset()
@@ -260,9 +349,17 @@ class World:
         return self.state_from(np.asarray(q, float), np.zeros((len(q), 2)))
 
     def state_from(self, pos: np.ndarray, vel: np.ndarray) -> np.ndarray:
-        """(S,) a state from (1 + n_blocks, 2) positions and velocities."""
-        dyn = np.concatenate([pos, vel], axis=1).reshape(-1)  # per body: x, y, vx, vy
-        return np.concatenate([dyn, self.static])
+        """(..., S) states from (..., 1 + n_blocks, 2) positions and velocities."""
+        dyn = np.concatenate([pos, vel], axis=-1)  # per body: x, y, vx, vy
+        dyn = dyn.reshape(*dyn.shape[:-2], -1)  # (..., n_dynamic)
+        static = np.broadcast_to(self.static, (*dyn.shape[:-1], self.static.size))
+        return np.concatenate([dyn, static], axis=-1)
+
+    def states_from_physics(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+        """(..., S) states from MuJoCo's (..., nq) positions and (..., nv) velocities, as
+        `mujoco.rollout` hands them back (a fallen block's z is not in the state)."""
+        return self.state_from(np.asarray(qpos)[..., self._qpos_xy],
+                               np.asarray(qvel)[..., self._qvel_xy])
 
     def reset(self) -> np.ndarray:
         self.set_state(self.initial_state())
@@ -273,15 +370,22 @@ class World:
         return self._read(self.data)
 
     def _read(self, data: mujoco.MjData) -> np.ndarray:
-        pos = data.qpos.reshape(-1, 2)
-        vel = data.qvel.reshape(-1, 2)
-        return self.state_from(pos, vel)
+        return self.states_from_physics(data.qpos, data.qvel)
 
     def write_state(self, data: mujoco.MjData, state: np.ndarray) -> None:
-        """Write the (S,) `state` into `data` (this world's model), positions and velocities."""
+        """Write the (S,) `state` into `data` (this world's model), positions and velocities.
+
+        The state holds no z: a block the table still holds (`side_effects.past_edge`) is put
+        resting on the table, one past an open edge resting on the floor, both with vz = 0.
+        """
         dyn = np.asarray(state[: self.spec.n_dynamic], float).reshape(-1, 4)
-        data.qpos[:] = dyn[:, 0:2].reshape(-1)
-        data.qvel[:] = dyn[:, 2:4].reshape(-1)
+        data.qpos[:] = 0.0
+        data.qvel[:] = 0.0
+        data.qpos[self._qpos_xy] = dyn[:, 0:2]
+        data.qvel[self._qvel_xy] = dyn[:, 2:4]
+        if self._qpos_z.size:
+            data.qpos[self._qpos_z] = np.where(past_edge(self.layout, dyn[1:, 0:2]) > 0,
+                                               -FLOOR_DROP, 0.0)
         data.ctrl[:] = 0.0
         mujoco.mj_forward(self.model, data)
 
@@ -366,8 +470,9 @@ class World:
         else:
             i = 1 + self.layout.block_index(subgoal.object)
             if avoid:
-                # the agent follows the block's path: keep both clear
-                size = max(AGENT_RADIUS, BLOCK_RADIUS)
+                # the agent follows the block's path: keep both clear, with room to get
+                # behind the block again where the push turns
+                size = max(AGENT_RADIUS, BLOCK_RADIUS) + PUSH_TURN
                 target = detour(self.layout, pos[i], [target],
                                 obstacles(self.layout, state, avoid, size), size)[0]
             d = target - pos[i]

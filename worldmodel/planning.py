@@ -297,9 +297,8 @@ class SimulatorPlanner(SamplingPlanner):
         out, _ = mj_rollout.rollout(w.model, self._data, np.repeat(self._x0[None], n, 0), ctrl)
         out = out[:, k * self.frame_skip - 1:: k * self.frame_skip]  # (N, H, nstate)
         nq, nv = w.model.nq, w.model.nv
-        pos = out[..., 1: 1 + nq].reshape(n, h, -1, 2)
-        vel = out[..., 1 + nq: 1 + nq + nv].reshape(n, h, -1, 2)
-        states = np.concatenate([pos, vel], -1).reshape(n, h, -1)  # (N, H, n_dynamic)
+        states = w.states_from_physics(out[..., 1: 1 + nq], out[..., 1 + nq: 1 + nq + nv])
+        states = states[..., : w.spec.n_dynamic]  # (N, H, n_dynamic)
         e = torch.from_numpy(state_energy(states, self._goal, w.spec.n_dynamic))
         if self.penalty is not None:
             e = e + self.penalty(torch.from_numpy(states)).to(e.dtype)
