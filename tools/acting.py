@@ -37,7 +37,10 @@ def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> 
     agent or any other block coming within KEEP_CLEAR of where the block is now; for an
     avoided pad or zone, the agent's centre inside it (with KEEP_CLEAR to spare). The avoided
     block's own predicted position is not read: the probe's error (centimetres) cannot tell a
-    2 cm nudge from none, and an untouched block does not move."""
+    2 cm nudge from none, and an untouched block does not move. A mover already closer than
+    that is only charged for coming closer still: otherwise every way on costs alike and the
+    planner stalls where a detour left it (measured: clutter pushes stalled beside the
+    blocker)."""
     blocks, places = [], []
     for name in avoid:
         if any(b.name == name for b in layout.blocks):
@@ -46,21 +49,25 @@ def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> 
         else:
             t = layout.target(name)
             places.append((torch.tensor(t.pos, dtype=torch.float32), float(t.radius)))
-    reach = AGENT_RADIUS + BLOCK_RADIUS + KEEP_CLEAR
-    knock = 2 * BLOCK_RADIUS + KEEP_CLEAR
     movers = [4 + 4 * j for j in range(len(layout.blocks))]
+    now = torch.tensor(np.asarray(state, float), dtype=torch.float32)
+
+    def clear(mover: int, start: torch.Tensor, wanted: float) -> float:
+        """`wanted`, or less where the mover (state index) is already nearer than that"""
+        return min(wanted, float((now[mover:mover + 2] - start).norm()) - 0.01)
 
     def penalty(states: torch.Tensor) -> torch.Tensor:  # (N, H, n_dynamic) -> (N,)
         states = states.float()
-        agent = states[..., 0:2]  # (N, H, 2)
         cost = torch.zeros(states.shape[:2])  # (N, H)
         for i, start in blocks:
-            cost = cost + torch.relu(reach - (agent - start).norm(dim=-1))
+            reach = clear(0, start, AGENT_RADIUS + BLOCK_RADIUS + KEEP_CLEAR)
+            cost = cost + torch.relu(reach - (states[..., 0:2] - start).norm(dim=-1))
             for j in movers:  # a pushed block knocking it (centimetres: the probe is enough)
                 if j != i:
+                    knock = clear(j, start, 2 * BLOCK_RADIUS + KEEP_CLEAR)
                     cost = cost + torch.relu(knock - (states[..., j:j + 2] - start).norm(dim=-1))
         for centre, radius in places:
-            cost = cost + torch.relu(radius + KEEP_CLEAR - (agent - centre).norm(dim=-1))
+            cost = cost + torch.relu(radius + KEEP_CLEAR - (states[..., 0:2] - centre).norm(dim=-1))
         return AVOID_WEIGHT * cost.sum(-1)
 
     return penalty
