@@ -88,13 +88,15 @@ def collect(
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="First scene seed.")] = 0,
     pixels: Annotated[int, typer.Option(min=0, help="Also store frames of this side; 0: no.")] = 0,
     shard_size: Annotated[int, typer.Option(min=1, help="Episodes per shard file.")] = 256,
+    scatter: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of episodes whose "
+                                           "blocks start at random places.")] = 0.0,
 ) -> None:
     """Collect episodes (random, noisy-scripted, scripted) into safetensors shards."""
     from scenarios.collect import CollectConfig
     from scenarios.collect import collect as run_collect
 
     cfg = CollectConfig(_check_scenario(name), episodes, steps=steps, seed=seed, pixels=pixels,
-                        shard_size=shard_size)
+                        shard_size=shard_size, scatter=scatter)
     start = time.perf_counter()
     with Progress(TextColumn("collect {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=False) as bar:

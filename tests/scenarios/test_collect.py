@@ -54,3 +54,28 @@ def test_bad_config_names_the_field():
         CollectConfig("pads", episodes=1, mix=(0.5, 0.5, 0.5))
     with pytest.raises(FileNotFoundError, match="wmagent collect"):
         load("/nonexistent/place")
+
+
+def test_scatter_starts_some_episodes_with_the_blocks_elsewhere(tmp_path):
+    from scenarios import world_for
+
+    collect(CollectConfig("clutter", episodes=20, steps=5, scatter=0.5), tmp_path)
+    manifest, data = load(tmp_path)
+    assert manifest["config"]["scatter"] == 0.5
+    moved = [not np.allclose(data["state"][i, 0], world_for("clutter", int(s)).state(),
+                             atol=1e-4) for i, s in enumerate(data["seed"])]
+    assert 3 <= sum(moved) <= 17  # about half, from a seeded draw
+    blocks = data["state"][:, 0, 4:16].reshape(20, 3, 4)[:, :, :2]
+    gaps = np.linalg.norm(blocks[:, :, None] - blocks[:, None], axis=-1) + 9 * np.eye(3)
+    assert gaps.min() > 0.15  # never stacked on top of each other
+
+
+def test_a_collection_made_before_scatter_existed_still_resumes(tmp_path):
+    collect(CollectConfig("pads", episodes=2, steps=5, shard_size=1), tmp_path)
+    path = tmp_path / "dataset.json"
+    manifest = json.loads(path.read_text())
+    del manifest["config"]["scatter"]
+    manifest["shards"] = manifest["shards"][:1]
+    path.write_text(json.dumps(manifest))
+    collect(CollectConfig("pads", episodes=2, steps=5, shard_size=1), tmp_path)
+    assert load(tmp_path)[1]["state"].shape[0] == 2
