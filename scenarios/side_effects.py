@@ -40,6 +40,9 @@ class SideEffect:
     kind: str  # one of KINDS
     thing: str  # the block's name
     detail: str  # in words, with the figure
+    depth: float = 0.0
+    """for a predicted knock, metres by which the imagined path runs into the block's
+    contact distance: a path through it scores high, a graze low"""
 
     def text(self) -> str:
         return f"the {self.thing} {self.detail}"
@@ -107,10 +110,14 @@ PATH_RISK = 2 * BLOCK_RADIUS + 0.03
 """metres from a straight path within which an unnamed block is in the way"""
 
 
-def _near_segment(a: np.ndarray, b: np.ndarray, p: np.ndarray, radius: float) -> bool:
+def _segment_distance(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> float:
     d = b - a
     t = float(np.clip((p - a) @ d / max(float(d @ d), 1e-12), 0.0, 1.0))
-    return float(np.linalg.norm(a + t * d - p)) < radius
+    return float(np.linalg.norm(a + t * d - p))
+
+
+def _near_segment(a: np.ndarray, b: np.ndarray, p: np.ndarray, radius: float) -> bool:
+    return _segment_distance(a, b, p) < radius
 
 
 def at_risk(layout: Layout, subgoals: list[Subgoal]) -> bool:
@@ -161,9 +168,10 @@ def foreseen(layout: Layout, start: np.ndarray, path: np.ndarray,
         if j == pushed:
             continue
         c = _block_xy(start, j)
-        if any(_near_segment(p[k], p[k + 1], c, size + BLOCK_RADIUS + TOUCH_MARGIN)
-               for p, size in movers for k in range(len(p) - 1)):
-            out.append(SideEffect("displaced", b.name, "would be knocked"))
+        depth = max((size + BLOCK_RADIUS + TOUCH_MARGIN - _segment_distance(p[k], p[k + 1], c)
+                     for p, size in movers for k in range(len(p) - 1)), default=0.0)
+        if depth > 0:
+            out.append(SideEffect("displaced", b.name, "would be knocked", depth))
     if pushed is not None and layout.open_edges and float(
             past_edge(layout, _block_xy(path, pushed)).max()) > 0:
         out.append(SideEffect("fell", subgoal.object, "would fall off the table"))

@@ -102,7 +102,9 @@ def foresee(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int = 
     """The world model as the plan's critic: imagine the plan as it stands and, when that
     predicts blocks knocked, the same plan keeping clear of them too (detours and the avoid
     cost); choose the way with fewer predicted side effects, then more subgoals predicted
-    reached (ties keep the plan as it stood)."""
+    reached (ties keep the plan as it stood). Predicted knocks weigh by how deep the imagined
+    path runs into the block: a way that only grazes what the plan as it stood ran through is
+    the better one, though both are called harmful."""
     imagined, effects = imagine_plan(imagine, world, plan, first, avoid + keep_clear)
     extra = tuple(dict.fromkeys(e.thing for e in effects if e.kind == "displaced"
                                 and e.thing not in avoid + keep_clear))
@@ -110,8 +112,9 @@ def foresee(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int = 
         return Foresight(imagined, keep_clear, effects, effects)
     alt, alt_effects = imagine_plan(imagine, world, plan, first, avoid + keep_clear + extra)
 
-    def cost(way: list[tuple[int, Imagination]], harm: list[SideEffect]) -> tuple[int, int]:
-        return len(harm), sum(not im.ok for _, im in way)
+    def cost(way: list[tuple[int, Imagination]], harm: list[SideEffect]) -> tuple[float, int]:
+        falls = sum(e.kind == "fell" for e in harm)
+        return falls + sum(e.depth for e in harm), sum(not im.ok for _, im in way)
 
     if cost(alt, alt_effects) < cost(imagined, effects):
         return Foresight(alt, keep_clear + extra, effects, alt_effects)
