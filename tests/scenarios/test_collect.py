@@ -79,3 +79,14 @@ def test_a_collection_made_before_scatter_existed_still_resumes(tmp_path):
     path.write_text(json.dumps(manifest))
     collect(CollectConfig("pads", episodes=2, steps=5, shard_size=1), tmp_path)
     assert load(tmp_path)[1]["state"].shape[0] == 2
+
+
+def test_a_ledge_collection_holds_falls(tmp_path):
+    from scenarios import world_for
+    from scenarios.side_effects import fell
+
+    collect(CollectConfig("ledge", episodes=16, steps=100, mix=(0.0, 0.0, 1.0)), tmp_path)
+    _, data = load(tmp_path)
+    falls = sum(any(fell(world_for("ledge", int(s)).layout, ep[-1], i) for i in range(2))
+                for ep, s in zip(data["state"], data["seed"], strict=True))
+    assert falls >= 2, "the world model must see blocks fall to predict falls"
