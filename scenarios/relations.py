@@ -183,3 +183,37 @@ def detour(layout: Layout, start: np.ndarray, route: list[np.ndarray],
         if not added:
             break
     return route
+
+
+ESCAPE = 0.2
+"""metres of the short push that first takes a block out of the way of what to avoid"""
+
+
+def escape(layout: Layout, block: np.ndarray, target: np.ndarray, behind: float,
+           keep_clear: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    """Where to push a block at `block` first, when the point `behind` metres behind it on
+    its line to `target` (where the agent must stand to push) lies in a keep-clear circle:
+    ESCAPE metres along the line turned least (up to 150 degrees either way) whose behind point
+    is clear, or `target` itself when nothing is in the way or no turn helps.
+
+    A detour can leave the block beside what it went round, with the blocker exactly where
+    the agent would have to stand for the next leg; measured on clutter, the latent planner
+    then hovered there until its budget ran out."""
+    block, target = np.asarray(block, float), np.asarray(target, float)
+
+    def clear(u: np.ndarray) -> bool:
+        spot = block - behind * u
+        return all(np.linalg.norm(spot - c) >= r for c, r in keep_clear)
+
+    d = target - block
+    u = d / max(float(np.linalg.norm(d)), 1e-9)
+    if clear(u):
+        return target
+    for turn in np.radians([20, -20, 40, -40, 60, -60, 80, -80, 100, -100, 120, -120, 150,
+                            -150]):
+        c, s = np.cos(turn), np.sin(turn)
+        v = np.array([c * u[0] - s * u[1], s * u[0] + c * u[1]])
+        aim = block + ESCAPE * v
+        if clear(v) and free(layout, aim, BLOCK_RADIUS):
+            return aim
+    return target

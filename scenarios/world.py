@@ -35,6 +35,7 @@ from scenarios.registry import get  # noqa: E402
 from scenarios.relations import (  # noqa: E402
     PUSH_TURN,
     detour,
+    escape,
     goal_point,
     holds_at,
     obstacles,
@@ -475,6 +476,8 @@ class World:
                 size = max(AGENT_RADIUS, BLOCK_RADIUS) + PUSH_TURN
                 target = detour(self.layout, pos[i], [target],
                                 obstacles(self.layout, state, avoid, size), size)[0]
+                target = escape(self.layout, pos[i], target, BEHIND,
+                                obstacles(self.layout, state, avoid, AGENT_RADIUS))
             d = target - pos[i]
             u = d / max(np.linalg.norm(d), 1e-6)
             pos[0] = pos[i] - BEHIND * u

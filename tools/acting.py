@@ -32,6 +32,12 @@ AVOID_WEIGHT = 60.0
 """energy per metre of intrusion, per predicted step: far above what a detour costs"""
 
 
+CLOSE_SLACK = 0.03
+"""metres a mover already inside a keep-clear distance may seem to come closer at no cost:
+the probe reads a block's position with 2-3 cm of error, and a tighter slack charged every
+approach to a block lying beside what it went round"""
+
+
 def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> Penalty:
     """The planner's cost for `avoid` from the true `state` (S,): for an avoided block, the
     agent or any other block coming within KEEP_CLEAR of where the block is now; for an
@@ -54,7 +60,7 @@ def avoid_penalty(layout: Layout, state: np.ndarray, avoid: tuple[str, ...]) -> 
 
     def clear(mover: int, start: torch.Tensor, wanted: float) -> float:
         """`wanted`, or less where the mover (state index) is already nearer than that"""
-        return min(wanted, float((now[mover:mover + 2] - start).norm()) - 0.01)
+        return min(wanted, float((now[mover:mover + 2] - start).norm()) - CLOSE_SLACK)
 
     def penalty(states: torch.Tensor) -> torch.Tensor:  # (N, H, n_dynamic) -> (N,)
         states = states.float()

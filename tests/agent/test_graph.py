@@ -246,7 +246,8 @@ class BlockerAwareImaginer:
     def imagine(self, world, state, subgoal, avoid=()):
         self.calls.append(tuple(avoid))
         name = world.layout.blocks[self.i].name
-        effects = () if name in avoid else (SideEffect("displaced", name, "would be knocked"),)
+        effects = () if name in avoid else (
+            SideEffect("displaced", name, "would be knocked", depth=0.1),)
         return Imagination(True, "", list(map(float, state)), 10, effects)
 
 

@@ -113,3 +113,23 @@ def test_bare_kind_check_fires_only_on_ambiguous_messages():
             for t in instructions(family, 100, split=split, seed=7):
                 scene = SceneDescription.from_layout(get(family).layout(t.seed))
                 assert ambiguous_kinds(scene, t.instruction) == [], t.instruction
+
+
+def test_escape_first_pushes_a_block_off_the_spot_the_agent_needs():
+    from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS
+    from scenarios.relations import ESCAPE, KEEP_CLEAR, escape
+    from scenarios.world import BEHIND
+
+    layout = world_for("clutter", 0).layout
+    block, target = np.array([0.0, 0.0]), np.array([-0.5, 0.0])
+    keep = [(np.array([0.16, 0.02]), AGENT_RADIUS + BLOCK_RADIUS + KEEP_CLEAR)]
+    # Straight to the target, the agent would have to stand where the avoided block is.
+    assert np.linalg.norm(block + BEHIND * np.array([1.0, 0]) - keep[0][0]) < keep[0][1]
+    aim = escape(layout, block, target, BEHIND, keep)
+    assert np.isclose(np.linalg.norm(aim - block), ESCAPE)
+    u = (aim - block) / ESCAPE
+    assert np.linalg.norm(block - BEHIND * u - keep[0][0]) >= keep[0][1]
+    assert u @ (target - block) > 0, "it still heads the target's way"
+    # Nothing in the way: the target itself.
+    far = [(np.array([0.8, 0.8]), keep[0][1])]
+    assert np.array_equal(escape(layout, block, target, BEHIND, far), target)
