@@ -1,0 +1,145 @@
+"""Foresight without the LLM: does imagining side effects before acting keep the world intact?
+
+    python benchmarks/bench_foresight.py --family clutter --episodes 100 --out runs/bench-foresight
+
+Each episode is one push subgoal from the family's start state (clutter: the first block into
+the first zone, with the blocker on the straight line; ledge: a random block into a random
+zone), on scene seeds from 200000 (never in training). Three ways to carry it out, each from
+the same start:
+
+- `straight`: latent CEM with the shipped world model toward the subgoal, no foresight (what
+  `hybrid-blind` does);
+- `foresight`: the world model first imagines the push (`tools.imagination.foresee`); where it
+  predicts a block knocked it imagines the push going round that block and keeps the way with
+  fewer predicted side effects; then latent CEM carries it out with the side-effect costs
+  (what `hybrid` does);
+- `scripted`: the scripted skill on the true state, straight (what `llm-skills` does).
+
+Success is the subgoal's predicate on the true MuJoCo state within 500 control steps (the
+hybrid's push budget with its one retry) AND no side effect (`scenarios.side_effects`).
+The critic's calibration compares the prediction for the straight way (side effect or not)
+with what the straight way then did in MuJoCo: precision, recall, and the false-alarm rate
+(predicted harm where none happened). Rows go to OUT/FAMILY.jsonl, resumed if the run is
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agent.evaluation.metrics import wilson  # noqa: E402
+from scenarios import Subgoal, world_for  # noqa: E402
+from scenarios.side_effects import side_effects  # noqa: E402
+from tools.acting import ScriptedExecutor, WorldModelExecutor  # noqa: E402
+from tools.imagination import WorldModelImaginer, foresee  # noqa: E402
+from tools.models import ModelShelf  # noqa: E402
+
+BUDGET = 500
+"""control steps: the hybrid agent's push budget (250) with its one retry"""
+FIRST_SEED = 200_000
+
+
+def episode(family: str, i: int) -> Subgoal:
+    world = world_for(family, FIRST_SEED + i)
+    layout = world.layout
+    if family == "clutter":
+        return Subgoal(skill="push", object=layout.blocks[0].name, target=layout.targets[0].name)
+    rng = np.random.default_rng([FIRST_SEED, i])
+    block = layout.blocks[int(rng.integers(len(layout.blocks)))]
+    zones = [t for t in layout.targets if t.kind == "zone"]
+    return Subgoal(skill="push", object=block.name,
+                   target=zones[int(rng.integers(len(zones)))].name)
+
+
+def carry_out(family: str, i: int, executor, avoid: tuple[str, ...]) -> dict:
+    world = world_for(family, FIRST_SEED + i)
+    sg = episode(family, i)
+    start = world.state()
+    executor.reset()
+    result = executor.run(world, sg, BUDGET, lambda info: None, avoid=avoid)
+    effects = side_effects(world.layout, start, world.state(), [sg])
+    return {"reached": bool(result.success), "steps": int(result.steps),
+            "side_effects": [e.text() for e in effects],
+            "success": bool(result.success) and not effects}
+
+
+def run_episode(family: str, i: int, models: ModelShelf) -> dict:
+    world = world_for(family, FIRST_SEED + i)
+    sg = episode(family, i)
+    t0 = time.perf_counter()
+    f = foresee(WorldModelImaginer(models).imagine, world, [sg])
+    think = time.perf_counter() - t0
+    row = {"family": family, "i": i, "seed": FIRST_SEED + i, "subgoal": sg.text(),
+           "predicted_straight": [e.text() for e in f.predicted],
+           "predicted_chosen": [e.text() for e in f.chosen], "keep_clear": list(f.keep_clear),
+           "imagine_seconds": think}
+    row["straight"] = carry_out(family, i, WorldModelExecutor("cem", models), ())
+    row["foresight"] = carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
+                                 f.keep_clear)
+    row["scripted"] = carry_out(family, i, ScriptedExecutor(), ())
+    return row
+
+
+def _rate(k: int, n: int) -> str:
+    lo, hi = wilson(k, n)
+    return f"{k}/{n} = {100 * k / max(n, 1):.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
+
+
+def table(rows: list[dict]) -> str:
+    n = len(rows)
+    lines = ["| way | success (reached, no side effect) | reached | side effect |",
+             "| --- | --- | --- | --- |"]
+    for way in ("straight", "foresight", "scripted"):
+        lines.append(f"| {way} | {_rate(sum(r[way]['success'] for r in rows), n)} | "
+                     f"{sum(r[way]['reached'] for r in rows)}/{n} | "
+                     f"{sum(bool(r[way]['side_effects']) for r in rows)}/{n} |")
+    said = [bool(r["predicted_straight"]) for r in rows]
+    did = [bool(r["straight"]["side_effects"]) for r in rows]
+    tp = sum(s and d for s, d in zip(said, did, strict=True))
+    fp = sum(s and not d for s, d in zip(said, did, strict=True))
+    fn = sum(d and not s for s, d in zip(said, did, strict=True))
+    harmless = n - sum(did)
+    lines += ["", "Critic on the straight way (predicted side effect vs what MuJoCo did):",
+              f"precision {tp}/{tp + fp}, recall {tp}/{tp + fn}, false alarms "
+              f"{fp}/{harmless} of the harmless straight pushes; median imagination "
+              f"{np.median([r['imagine_seconds'] for r in rows]):.2f} s"]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--family", default="clutter")
+    ap.add_argument("--episodes", type=int, default=50)
+    ap.add_argument("--out", type=Path, default=Path("runs/bench-foresight"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{args.family}.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    done = {r["i"] for r in rows}
+    models = ModelShelf()
+    with open(path, "a") as f:
+        for i in range(args.episodes):
+            if i in done:
+                continue
+            row = run_episode(args.family, i, models)
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            rows.append(row)
+            print(f"{i}: straight {row['straight']['success']} foresight "
+                  f"{row['foresight']['success']} ({row['keep_clear']}) scripted "
+                  f"{row['scripted']['success']}", flush=True)
+    print(table([r for r in rows if r["i"] < args.episodes]))
+
+
+if __name__ == "__main__":
+    main()
