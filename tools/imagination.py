@@ -51,7 +51,7 @@ class WorldModelImaginer:
         im = wm_imagine(model, state, subgoal, world, max_steps=self.max_steps, avoid=avoid,
                         penalty=penalty)
         ok = bool(im.reached)
-        return Imagination(ok, "" if ok else im.describe(world),
+        return Imagination(ok, "" if ok else im.describe(world, subgoal),
                            np.asarray(im.final_state).tolist(), int(len(im.actions)),
                            tuple(foreseen(world.layout, state, im.states, subgoal)))
 

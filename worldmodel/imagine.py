@@ -25,12 +25,16 @@ class Imagined:
     final_state: np.ndarray  # (S,) the last of them
     reached: bool | None  # the predicate on the imagined final state; None for given actions
 
-    def describe(self, world: World) -> str:
-        """One sentence for a person or an LLM."""
+    def describe(self, world: World, subgoal: Subgoal | None = None) -> str:
+        """One sentence for a person or an LLM. Given the `subgoal`, only the things it moves
+        are placed: the readout of a block nothing touches drifts over a long imagination
+        (tens of centimetres, BENCHMARKS.md), and saying where it "will be" would mislead."""
         s = self.final_state
         a = agent_pos(s)
         parts = [f"agent at ({a[0]:+.2f}, {a[1]:+.2f})"]
         for i, b in enumerate(world.layout.blocks):
+            if subgoal is not None and b.name != subgoal.object:
+                continue
             p = block_pos(s, i)
             parts.append(f"{b.name} at ({p[0]:+.2f}, {p[1]:+.2f})")
         verdict = "" if self.reached is None else (
