@@ -15,9 +15,11 @@ from agent.cli.limits import MAX_SEED
 console = Console()
 quiet = Console(stderr=True)
 
-DEMO_SCENARIO, DEMO_SEED = "pads", 9
-DEMO_INSTRUCTION = "Go to the purple pad, then the red pad, and then go home."
-DEMO_TRUTH = "go to purple pad; go to red pad; go to home pad"
+# A task where consequences count: the straight push would knock the yellow block, which
+# stands on the line; the world model foresees it and the agent goes round (clutter family).
+DEMO_SCENARIO, DEMO_SEED = "clutter", 10000
+DEMO_INSTRUCTION = "Push the red block into the blue zone, then go to the orange zone."
+DEMO_TRUTH = "push red block into blue zone; go to orange zone"
 
 
 def _shown(runner, episode, as_json: bool = False):
@@ -110,8 +112,9 @@ def demo(
     llm: Annotated[str | None, typer.Option(help="'embedded' (default) or a server URL.")
                    ] = None,
 ) -> int:
-    """The README's main job: the embedded LLM and a shipped world model solve a three-step
-    instruction; the video shows the true MuJoCo episode."""
+    """The README's main job: the embedded LLM and a shipped world model solve a two-step
+    instruction in a scene where the straight way would knock a block away; the video shows
+    the true MuJoCo episode."""
     from agent.kinds.registry import make_agent
 
     console.print(f"[bold]{DEMO_INSTRUCTION}[/] ({DEMO_SCENARIO}, seed {DEMO_SEED})")
