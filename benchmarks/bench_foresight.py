@@ -13,7 +13,11 @@ the same start:
   predicts a block knocked it imagines the push going round that block and keeps the way with
   fewer predicted side effects; then latent CEM carries it out with the side-effect costs
   (what `hybrid` does);
-- `scripted`: the scripted skill on the true state, straight (what `llm-skills` does).
+- `scripted`: the scripted skill on the true state, straight (what `llm-skills` does);
+- `rule`: no prediction at all, a fixed rule instead: always keep clear of every block the
+  push does not name (detours and the avoid cost), with the same planner and edge cost as
+  `foresight`. What foresight must beat to show that predicting, not merely being careful,
+  is what helps.
 
 Success is the subgoal's predicate on the true MuJoCo state within 500 control steps (the
 hybrid's push budget with its one retry) AND no side effect (`scenarios.side_effects`).
@@ -86,6 +90,9 @@ def run_episode(family: str, i: int, models: ModelShelf) -> dict:
     row["foresight"] = carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
                                  f.keep_clear)
     row["scripted"] = carry_out(family, i, ScriptedExecutor(), ())
+    others = tuple(b.name for b in world.layout.blocks if b.name != sg.object)
+    row["rule"] = carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
+                            others)
     return row
 
 
@@ -98,7 +105,7 @@ def table(rows: list[dict]) -> str:
     n = len(rows)
     lines = ["| way | success (reached, no side effect) | reached | side effect |",
              "| --- | --- | --- | --- |"]
-    for way in ("straight", "foresight", "scripted"):
+    for way in ("straight", "foresight", "scripted", "rule"):
         lines.append(f"| {way} | {_rate(sum(r[way]['success'] for r in rows), n)} | "
                      f"{sum(r[way]['reached'] for r in rows)}/{n} | "
                      f"{sum(bool(r[way]['side_effects']) for r in rows)}/{n} |")
@@ -137,7 +144,7 @@ def main() -> None:
             rows.append(row)
             print(f"{i}: straight {row['straight']['success']} foresight "
                   f"{row['foresight']['success']} ({row['keep_clear']}) scripted "
-                  f"{row['scripted']['success']}", flush=True)
+                  f"{row['scripted']['success']} rule {row['rule']['success']}", flush=True)
     print(table([r for r in rows if r["i"] < args.episodes]))
 
 

@@ -54,8 +54,8 @@ def run(
     scenario: Annotated[str, typer.Option(help="Scenario name.")] = "push",
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     agent: Annotated[str | None, typer.Option(
-        help="Agent kind (hybrid, hybrid-blind, llm-skills, llm-only, wm-only, oracle-plan, "
-             "oracle-sim, oracle-script); "
+        help="Agent kind (hybrid, hybrid-blind, hybrid-careful, llm-skills, llm-only, "
+             "wm-only, oracle-plan, oracle-sim, oracle-script); "
              "default hybrid, or the resumed run's.")] = None,
     llm: Annotated[str | None, typer.Option(help="'embedded', a server URL, or "
                                                  "'scripted:FILE'.")] = None,

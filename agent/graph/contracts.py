@@ -80,3 +80,6 @@ class Resources:
     imaginer: Imaginer | None = None
     budgets: Budgets = Budgets()
     trajectory: Trajectory | None = None
+    careful: bool = False
+    """where side effects count, always keep clear of every block the plan does not push,
+    without imagining anything: the fixed rule that foresight is measured against"""

@@ -25,6 +25,7 @@ from scenarios.registry import get
 from scenarios.relations import disturbed
 from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
+from scenarios.side_effects import named_blocks
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
@@ -213,6 +214,15 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
     return out
 
 
+def _kept_clear(state: AgentState, res: Resources, world: World) -> list[str]:
+    """What the executor goes round beyond the person's `avoid`: what foresight chose, or,
+    for a careful agent where side effects count, every block the plan does not push."""
+    plan = subgoals(state["plan"])
+    if res.careful and TaskMonitor(world.layout, plan).consequences:
+        return [b.name for b in world.layout.blocks if b.name not in named_blocks(plan)]
+    return list(state["keep_clear"])
+
+
 def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Scenes) -> dict:
     """One segment of execution (at most `Budgets.segment` control steps): the checkpoint
     granularity of a run."""
@@ -237,7 +247,7 @@ def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Sc
 
     start = state["avoid_start"] or world.state().tolist()
     avoid = tuple(state["avoid"])
-    keep_clear = avoid + tuple(x for x in state["keep_clear"] if x not in avoid)
+    keep_clear = avoid + tuple(x for x in _kept_clear(state, res, world) if x not in avoid)
     result = res.executor.run(world, subgoal, n, on_step, avoid=keep_clear) if n else None
     # Every state the executor passed through: the monitor must see transient successes.
     states = list(result.states[1:]) if result is not None else []

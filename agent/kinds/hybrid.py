@@ -15,16 +15,18 @@ from tools.models import ModelShelf
 
 
 def build_hybrid(kind: str, s: AgentSettings, store: RunStore) -> Agent:
-    """`hybrid` (with the imagination check unless `s.imagination` is off) or
-    `hybrid-blind` (without it)."""
+    """`hybrid` (with the imagination check unless `s.imagination` is off), `hybrid-blind`
+    (without it) or `hybrid-careful` (without it, but going round every block the plan does
+    not push wherever side effects count: a rule in place of prediction)."""
     backend = make_backend(s.llm)
     check = s.imagination and kind == "hybrid"
+    careful = kind == "hybrid-careful"
     # Foresight (imagination, and the side-effect cost in the planner's energy) is what
-    # hybrid has and hybrid-blind lacks; both act with the same world model and planner.
-    executor = WorldModelExecutor(s.planner, ModelShelf(s.obs), foresight=check)
+    # hybrid has and hybrid-blind lacks; all three act with the same world model and planner.
+    executor = WorldModelExecutor(s.planner, ModelShelf(s.obs), foresight=check or careful)
     res = Resources(executor=executor, decomposer=LLMDecomposer(backend),
                     imaginer=WorldModelImaginer(executor.models) if check else None,
-                    budgets=s.budgets)
+                    budgets=s.budgets, careful=careful)
     return Agent(kind, res, store=store, llm_name=backend.describe(),
                  world_model_name=executor.name)
 

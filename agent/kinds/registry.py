@@ -37,6 +37,10 @@ KINDS: dict[str, Kind] = {
     "hybrid-blind": Kind(build_hybrid, False, "the hybrid agent without the imagination check "
                          "(measures what the check adds)", uses_llm=True,
                          planner="world model"),
+    "hybrid-careful": Kind(build_hybrid, False, "the hybrid agent without imagination, going "
+                           "round every block its plan does not push where side effects "
+                           "count (a rule in place of foresight)", uses_llm=True,
+                           planner="world model"),
     "llm-skills": Kind(build_llm_skills, False, "the LLM decomposes, scripted skills act on "
                        "the true state; no world model, no foresight", uses_llm=True),
     "llm-only": Kind(build_baseline, False, "the LLM alone chooses low-level actions from a "

@@ -291,3 +291,21 @@ def test_no_foresight_step_where_side_effects_do_not_count(tmp_path):
     rec = agent.run("sort", "push", seed=1, subgoals=plan, on_event=events.append)
     assert not [e for e in events if e.kind == "foresaw"] and imaginer.calls == [()]
     assert rec.success
+
+
+@pytest.mark.parametrize("scenario, seed, expect_clear", [("clutter", 0, True),
+                                                          ("sort", 1, False)])
+def test_a_careful_agent_goes_round_every_block_its_plan_does_not_push(
+        tmp_path, scenario, seed, expect_clear):
+    layout = world_for(scenario, seed).layout
+    plan = [{"skill": "push", "object": layout.blocks[0].name,
+             "target": next(t.name for t in layout.targets if t.kind == "zone")}]
+    executor = AvoidRecordingExecutor()
+    agent = Agent("hybrid-careful", Resources(executor=executor,
+                                              decomposer=QueuedDecomposer([plan]),
+                                              careful=True), store=RunStore(tmp_path))
+    rec = agent.run(scenario, "push", seed=seed, subgoals=plan)
+    others = tuple(b.name for b in layout.blocks[1:])
+    assert executor.avoided and all(a == (others if expect_clear else ()) for a in
+                                    executor.avoided)
+    assert rec.avoid == [] and not rec.imagination  # nothing said, nothing imagined
