@@ -16,6 +16,9 @@ same: a block's z follows from its x, y (`side_effects.fell`).
 
 from __future__ import annotations
 
+import functools
+import importlib
+import importlib.util
 import os
 from dataclasses import dataclass
 
@@ -500,6 +503,7 @@ class World:
         height = height or width
         key = (width, height)
         if key not in self._renderers:
+            _before_first_context()
             self._renderers[key] = mujoco.Renderer(self.model, height, width)
         renderer = self._renderers[key]
         data = self.data
@@ -513,6 +517,19 @@ class World:
         for r in self._renderers.values():
             r.close()
         self._renderers.clear()
+
+
+@functools.cache
+def _before_first_context() -> None:
+    """Load triton, where it is installed, before MuJoCo creates its first GL context.
+
+    triton (which torch's compiler and the LLM adapter's library pull in lazily) carries its
+    own LLVM; loaded after Mesa's software renderer has set up an EGL context, its static
+    initialisers crash the process. Seen: a scene rendered, then `make_agent("hybrid").run`
+    ended in a segmentation fault as the embedded LLM loaded (and so did the test order
+    chat-with-video, then embedded LLM). Loaded first, both are fine. About 0.1 s, once."""
+    if importlib.util.find_spec("triton") is not None:
+        importlib.import_module("triton")
 
 
 def world_for(scenario: str, seed: int) -> World:

@@ -1,0 +1,18 @@
+"""Rendering must not break what loads after it in the same process."""
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton not installed")
+def test_rendering_first_then_loading_the_llm_stack_does_not_crash():
+    # triton carries its own LLVM; loaded after Mesa's EGL context existed, it crashed the
+    # process (a scene rendered, then the embedded LLM loaded: segmentation fault).
+    code = ("from scenarios import world_for; world_for('push', 0).render(width=32); "
+            "import triton; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", (r.returncode, r.stderr[-500:])
