@@ -147,13 +147,18 @@ def obstacles(layout: Layout, state: np.ndarray, avoid: list[str] | tuple[str, .
     return out
 
 
+def segment_distance(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> float:
+    """Metres from point `p` to the nearest point of the segment a -> b."""
+    d = b - a
+    t = float(np.clip((p - a) @ d / max(float(d @ d), 1e-12), 0.0, 1.0))
+    return float(np.linalg.norm(a + t * d - p))
+
+
 def _blocking(a: np.ndarray, b: np.ndarray, centre: np.ndarray, radius: float) -> bool:
     """Whether the segment a -> b passes within `radius` of `centre`, neither end inside."""
     if min(np.linalg.norm(a - centre), np.linalg.norm(b - centre)) <= radius:
         return False  # starting or ending inside: no detour can help
-    d = b - a
-    t = float(np.clip((centre - a) @ d / max(float(d @ d), 1e-12), 0.0, 1.0))
-    return float(np.linalg.norm(a + t * d - centre)) < radius
+    return segment_distance(a, b, centre) < radius
 
 
 def detour(layout: Layout, start: np.ndarray, route: list[np.ndarray],

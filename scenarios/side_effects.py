@@ -19,11 +19,13 @@ count any side effect as a failure of the task (`scenarios.tasks.TaskMonitor`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from scenarios.layout import AGENT_RADIUS, BLOCK_RADIUS, Layout
+from scenarios.registry import get
+from scenarios.relations import segment_distance
 from scenarios.subgoals import Subgoal
 
 DISPLACED = 0.05
@@ -46,6 +48,19 @@ class SideEffect:
 
     def text(self) -> str:
         return f"the {self.thing} {self.detail}"
+
+    def record(self) -> dict:
+        """As an episode record lists it: kind, thing, detail, depth and text."""
+        return {**asdict(self), "text": self.text()}
+
+
+def consequential(layout: Layout) -> bool:
+    """Whether side effects fail a task in `layout`'s family (`Scenario.consequences`);
+    False for a layout built by hand and never registered."""
+    try:
+        return get(layout.scenario).consequences
+    except ValueError:
+        return False
 
 
 def _block_xy(state: np.ndarray, i: int) -> np.ndarray:
@@ -110,16 +125,6 @@ PATH_RISK = 2 * BLOCK_RADIUS + 0.03
 """metres from a straight path within which an unnamed block is in the way"""
 
 
-def _segment_distance(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> float:
-    d = b - a
-    t = float(np.clip((p - a) @ d / max(float(d @ d), 1e-12), 0.0, 1.0))
-    return float(np.linalg.norm(a + t * d - p))
-
-
-def _near_segment(a: np.ndarray, b: np.ndarray, p: np.ndarray, radius: float) -> bool:
-    return _segment_distance(a, b, p) < radius
-
-
 def at_risk(layout: Layout, subgoals: list[Subgoal]) -> bool:
     """Whether carrying out `subgoals` the straight way from the layout's start could cause a
     side effect: a push or go whose straight path passes a block no push names, or a block or
@@ -132,7 +137,7 @@ def at_risk(layout: Layout, subgoals: list[Subgoal]) -> bool:
         goal = np.asarray(layout.target(s.target).pos, float)
         start = agent if s.skill == "go" else np.asarray(
             layout.blocks[layout.block_index(s.object)].pos, float)
-        if any(_near_segment(start, goal, p, PATH_RISK) for p in others):
+        if any(segment_distance(start, goal, p) < PATH_RISK for p in others):
             return True
         if layout.open_edges and (
                 past_edge(layout, goal) > -EDGE_RISK - BLOCK_RADIUS
@@ -168,7 +173,7 @@ def foreseen(layout: Layout, start: np.ndarray, path: np.ndarray,
         if j == pushed:
             continue
         c = _block_xy(start, j)
-        depth = max((size + BLOCK_RADIUS + TOUCH_MARGIN - _segment_distance(p[k], p[k + 1], c)
+        depth = max((size + BLOCK_RADIUS + TOUCH_MARGIN - segment_distance(p[k], p[k + 1], c)
                      for p, size in movers for k in range(len(p) - 1)), default=0.0)
         if depth > 0:
             out.append(SideEffect("displaced", b.name, "would be knocked", depth))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scenarios.layout import Layout
-from scenarios.registry import get
-from scenarios.side_effects import SideEffect, side_effects
+from scenarios.side_effects import SideEffect, consequential, side_effects
 from scenarios.subgoals import Subgoal
 from scenarios.world import subgoal_holds
 
@@ -26,10 +25,7 @@ class TaskMonitor:
         self.layout, self.subgoals = layout, list(subgoals)
         self.start = None if start is None else np.asarray(start, float)
         self.done = 0
-        try:
-            self.consequences = get(layout.scenario).consequences
-        except ValueError:  # a layout built by hand, not registered
-            self.consequences = False
+        self.consequences = consequential(layout)
 
     def side_effects(self, final_state: np.ndarray) -> list[SideEffect]:
         """What the task did beyond its subgoals by `final_state`; [] without a start."""

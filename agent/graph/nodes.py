@@ -25,7 +25,7 @@ from scenarios.registry import get
 from scenarios.relations import disturbed
 from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
-from scenarios.side_effects import named_blocks
+from scenarios.side_effects import consequential, named_blocks
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
@@ -177,7 +177,7 @@ def _foresee(state: AgentState, res: Resources, world: World,
     chosen by the world model as critic (`tools.imagination.foresee`). Returns (the chosen
     imagination, the blocks to keep clear of)."""
     avoid, clear = tuple(state["avoid"]), tuple(state["keep_clear"])
-    if not TaskMonitor(world.layout, plan).consequences:
+    if not consequential(world.layout):
         return imagine_plan(res.imaginer.imagine, world, plan, state["current"],
                             avoid + clear)[0], list(clear)
     f = foresee(res.imaginer.imagine, world, plan, state["current"], avoid, clear)
@@ -218,7 +218,7 @@ def _kept_clear(state: AgentState, res: Resources, world: World) -> list[str]:
     """What the executor goes round beyond the person's `avoid`: what foresight chose, or,
     for a careful agent where side effects count, every block the plan does not push."""
     plan = subgoals(state["plan"])
-    if res.careful and TaskMonitor(world.layout, plan).consequences:
+    if res.careful and consequential(world.layout):
         return [b.name for b in world.layout.blocks if b.name not in named_blocks(plan)]
     return list(state["keep_clear"])
 
@@ -362,10 +362,9 @@ def report(state: AgentState, config: RunnableConfig, *, scenes: Scenes) -> dict
                 monitor.subgoals) else "not every subgoal was achieved"
     holds = [{"subgoal": sg.model_dump(), "text": sg.text(), "holds": bool(world.holds(sg, now))}
              for sg in judged(state)]
-    said = [e.text() for e in effects]
-    emit(ev.Report(status, success, holds, list(state["disturbed"]), said))
+    emit(ev.Report(status, success, holds, list(state["disturbed"]),
+                   [e.text() for e in effects]))
     return {"status": status, "reason": reason, "monitor_done": monitor.done, "holds": holds,
-            "side_effects": [{**asdict(e), "text": t} for e, t in zip(effects, said,
-                                                                       strict=True)]}
+            "side_effects": [e.record() for e in effects]}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +80,7 @@ class LoopAgent:
             agent=self.kind, scenario=scenario, seed=int(seed), instruction=instruction,
             thread_id=thread_id, status="done" if success else "failed",
             reason="" if success else stats.pop("reason", "not every subgoal was achieved"),
-            side_effects=[{**asdict(e), "text": e.text()} for e in effects],
+            side_effects=[e.record() for e in effects],
             ground_truth=gt, subgoals_total=len(gt), subgoals_done=monitor.done,
             success=success, steps=len(states) - 1, seconds=seconds,
             llm=self.llm_name, world_model=self.world_model_name,
