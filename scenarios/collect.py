@@ -83,7 +83,10 @@ def _random_actions(rng: np.random.Generator, steps: int) -> np.ndarray:
 
 
 def _rollout_open_loop(world: World, actions: np.ndarray) -> np.ndarray:
-    """(T+1, S) states from open-loop `actions` (T, 2), all in one `mujoco.rollout` call."""
+    """(T+1, S) states from open-loop `actions` (T, 2), all in one `mujoco.rollout` call (a
+    scene with a glass steps the world instead: breaking is checked at every physics step)."""
+    if world.layout.fragile:
+        return np.asarray([world.state()] + [world.step(a) for a in actions])
     m, start = world.model, world.state()
     spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
     x0 = np.empty(mujoco.mj_stateSize(m, spec))
@@ -127,7 +130,7 @@ def _next_skill(world: World, state: np.ndarray, rng: np.random.Generator) -> Sc
     if layout.open_edges and rng.random() < SHOVE_OFF and not all(
             fell(layout, state, i) for i in range(len(layout.blocks))):
         return _ShoveOff(world, state, rng)
-    return ScriptedSkill(layout, world.random_subgoal(rng), state)
+    return ScriptedSkill(layout, world.random_subgoal(rng, fragile=True), state)
 
 
 def _closed_loop(world: World, steps: int, noise: float,

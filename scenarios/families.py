@@ -149,11 +149,11 @@ register(Scenario("sort", "agent, 3 coloured blocks, 3 zones of matching colours
                   "put every block in the zone of its colour", sort))
 
 
-def clutter(seed: int) -> Layout:
-    """Three blocks and two zones; the straight path from the first block to the first zone
-    runs through the third block (a blocker that no task moves), so a naive push knocks it
-    away. The second block and zone are placed apart from that line."""
-    rng = _rng("clutter", seed)
+def _in_the_way(name: str, seed: int, glass: bool) -> Layout:
+    """Two blocks and two zones; the straight path from the first block to the first zone
+    runs through a third thing that no task moves: a block, or with `glass` a glass. The
+    second block and zone are placed apart from that line."""
+    rng = _rng(name, seed)
     h = TABLE_HALF - INNER_MARGIN
     for _ in range(1000):
         zone, block = rng.uniform(-h, h, 2), rng.uniform(-h, h, 2)
@@ -172,20 +172,36 @@ def clutter(seed: int) -> Layout:
     (agent,) = sample_points(rng, 1, (-g, -g), (g, g), min_dist=0.0,
                              avoid=[block, blocker, block2], avoid_dist=0.25)
     colours = _colours(rng, 5)
-    blocks = (block, block2, blocker)
+    blocks = [Block(f"{c} block", c, rounded(p))
+              for c, p in zip(colours[:3], (block, block2, blocker), strict=True)]
+    if glass:
+        blocks[2] = Block("glass", "glass", rounded(blocker), fragile=True)
     return Layout(
-        "clutter", seed, TABLE_HALF, rounded(agent),
-        blocks=tuple(Block(f"{c} block", c, rounded(p))
-                     for c, p in zip(colours[:3], blocks, strict=True)),
+        name, seed, TABLE_HALF, rounded(agent), blocks=tuple(blocks),
         targets=tuple(Target(f"{c} zone", "zone", c, rounded(p), ZONE_RADIUS)
                       for c, p in zip(colours[3:], (zone, zone2), strict=True)),
         walls=outer_walls(TABLE_HALF),
     )
 
 
+def clutter(seed: int) -> Layout:
+    """Three blocks and two zones; the third block stands on the straight path of the first
+    block to the first zone, so a naive push knocks it away."""
+    return _in_the_way("clutter", seed, glass=False)
+
+
+def fragile(seed: int) -> Layout:
+    """Two blocks, two zones and a glass standing on the straight path of the first block to
+    the first zone: a naive push strikes it, and a struck glass breaks and stays broken."""
+    return _in_the_way("fragile", seed, glass=True)
+
+
 register(Scenario("clutter", "agent, 3 coloured blocks, 2 zones; a block stands in the way "
                   "of a push", "push the red block into the green zone without knocking the "
                   "others", clutter, consequences=True))
+register(Scenario("fragile", "agent, 2 coloured blocks, 2 zones and a glass that breaks when "
+                  "struck; the glass stands in the way of a push", "push the red block into "
+                  "the green zone without breaking the glass", fragile, consequences=True))
 
 
 LEDGE_ZONE_GAP = (0.2, 0.35)

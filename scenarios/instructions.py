@@ -161,8 +161,8 @@ def _sentence(clauses: list[str], rng: np.random.Generator, split: Split) -> str
 def _draw_subgoal(layout: Layout, sym: _Symbolic, rng: np.random.Generator) -> Subgoal | None:
     zones = [t.name for t in layout.targets if t.kind == "zone"]
     for _ in range(50):
-        if layout.blocks and rng.random() < 0.7:
-            s = Subgoal(skill="push", object=str(rng.choice([b.name for b in layout.blocks])),
+        if layout.pushable and rng.random() < 0.7:
+            s = Subgoal(skill="push", object=str(rng.choice([b.name for b in layout.pushable])),
                         target=str(rng.choice(zones)))
         else:
             s = Subgoal(skill="go", object=AGENT,
@@ -181,10 +181,10 @@ def make_task(scenario: str, seed: int, n_subgoals: int, split: Split,
     clauses: list[str] = []
     subgoals: list[Subgoal] = []
     zones = {t.colour: t.name for t in layout.targets if t.kind == "zone"}
-    matching = all(b.colour in zones for b in layout.blocks) and len(layout.blocks) > 1
-    if matching and n_subgoals >= len(layout.blocks) and rng.random() < 0.5:
+    matching = all(b.colour in zones for b in layout.pushable) and len(layout.pushable) > 1
+    if matching and n_subgoals >= len(layout.pushable) and rng.random() < 0.5:
         sorted_all = [Subgoal(skill="push", object=b.name, target=zones[b.colour])
-                      for b in layout.blocks]
+                      for b in layout.pushable]
         if not any(sym.trivial(s) for s in sorted_all):
             clauses.append(str(rng.choice(ALL_BLOCKS[split])))
             subgoals += sorted_all

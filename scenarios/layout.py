@@ -31,11 +31,14 @@ DOORWAY_WIDTH = 0.32
 
 @dataclass(frozen=True)
 class Block:
-    """A movable block (a low disc seen from above), pushed by the agent."""
+    """A movable block (a low disc seen from above), pushed by the agent; or, `fragile`, a
+    glass: a light, taller cylinder that breaks when struck (`scenarios.world.BREAK_FORCE`)
+    and that no task pushes."""
 
     name: str
-    colour: str
+    colour: str  # a PALETTE name; "glass" for a fragile one
     pos: tuple[float, float]
+    fragile: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,16 @@ class Layout:
                 return t
         known = ", ".join(t.name for t in self.targets)
         raise ValueError(f"no target {name!r} in this {self.scenario} scene; targets: {known}")
+
+    @property
+    def fragile(self) -> tuple[int, ...]:
+        """Indices of the fragile blocks (glasses), in the order of their state flags."""
+        return tuple(i for i, b in enumerate(self.blocks) if b.fragile)
+
+    @property
+    def pushable(self) -> tuple[Block, ...]:
+        """The blocks a task may push: all but the fragile ones."""
+        return tuple(b for b in self.blocks if not b.fragile)
 
     def block_index(self, name: str) -> int:
         for i, b in enumerate(self.blocks):

@@ -282,8 +282,8 @@ def _relation_subgoal(world: World, rng) -> Subgoal | None:
     for _ in range(40):
         relation = _pick(rng, ("near", "left_of", "right_of", "north_of", "south_of"))
         target = _pick(rng, [t.name for t in layout.targets])
-        if layout.blocks and rng.random() < 0.6:
-            s = Subgoal(skill="push", object=_pick(rng, [b.name for b in layout.blocks]),
+        if layout.pushable and rng.random() < 0.6:
+            s = Subgoal(skill="push", object=_pick(rng, [b.name for b in layout.pushable]),
                         relation=relation, target=target)
         else:
             s = Subgoal(skill="go", object=AGENT, relation=relation, target=target)
@@ -402,23 +402,24 @@ def _clarify(world: World, rng, split: Split) -> tuple[str, Reply] | None:
         return _cap(text), Reply(intent="clarify", about="home")
     if r < 0.7:
         options = []
-        if len(layout.blocks) > 1:
+        if len(layout.pushable) > 1:
             options.append("block")
         if sum(t.kind == "pad" for t in layout.targets) > 1:
             options.append("pad")
-        if layout.blocks and sum(t.kind == "zone" for t in layout.targets) > 1:
+        if layout.pushable and sum(t.kind == "zone" for t in layout.targets) > 1:
             options.append("zone")
         if options:
             about = _pick(rng, options)
             zones = [t.name for t in layout.targets if t.kind == "zone"]
             text = _pick(rng, WHICH[split][about]).format(
                 t=f"the {_pick(rng, zones)}" if zones else "",
-                o=f"the {_pick(rng, [b.name for b in layout.blocks])}" if layout.blocks else "")
+                o=f"the {_pick(rng, [b.name for b in layout.pushable])}" if layout.pushable
+                else "")
             return _cap(text), Reply(intent="clarify", about=about)
     noun = _pick(rng, UNKNOWN[split])
-    if layout.blocks and rng.random() < 0.4:
+    if layout.pushable and rng.random() < 0.4:
         template = _pick(rng, PUSH[split])  # picked before the block: the seeded order
-        block = _pick(rng, [b.name for b in layout.blocks])
+        block = _pick(rng, [b.name for b in layout.pushable])
         verb = template.format(o=f"the {block}", t=f"the {noun}")
     else:
         verb = _pick(rng, GO[split] + GO_ELSEWHERE[split]).format(t=f"the {noun}")

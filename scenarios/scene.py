@@ -16,7 +16,7 @@ class Thing(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
-    kind: str  # agent | block | pad | zone
+    kind: str  # agent | block | glass | pad | zone
     colour: str | None
     position: tuple[float, float]
     room: str | None = None
@@ -57,7 +57,8 @@ class SceneDescription(BaseModel):
         objects = [Thing(name=AGENT, kind="agent", colour=None, position=pos, room=room)]
         for i, b in enumerate(layout.blocks):
             pos, room = where(b.pos if state is None else block_pos(state, i))
-            objects.append(Thing(name=b.name, kind="block", colour=b.colour, position=pos,
+            objects.append(Thing(name=b.name, kind="glass" if b.fragile else "block",
+                                 colour=None if b.fragile else b.colour, position=pos,
                                  room=room))
         targets = [Thing(name=t.name, kind=t.kind, colour=t.colour, position=t.pos,
                          room=t.room) for t in layout.targets]
@@ -72,7 +73,13 @@ class SceneDescription(BaseModel):
 
     @property
     def block_names(self) -> list[str]:
+        """The blocks a plan may push (a glass is not one of them)."""
         return [o.name for o in self.objects if o.kind == "block"]
+
+    @property
+    def glass_names(self) -> list[str]:
+        """The glasses: fragile, never pushed, but a plan may say to avoid them."""
+        return [o.name for o in self.objects if o.kind == "glass"]
 
     @property
     def target_names(self) -> list[str]:
@@ -92,6 +99,8 @@ class SceneDescription(BaseModel):
                   for d in self.doorways]
         lines += [f"- the {e} edge of the table is open: a block pushed past it falls off"
                   for e in self.open_edges]
+        lines += [f"- the {g} is fragile: it breaks if the agent or a block strikes it"
+                  for g in self.glass_names]
         return "\n".join(lines)
 
     def problems(self, plan: Plan) -> list[str]:

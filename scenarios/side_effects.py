@@ -11,7 +11,9 @@ table". Three kinds, each a predicate on (start state, state) pairs of the same 
 - `displaced`: a block that no subgoal of the plan moves (it is not the object of any push)
   is more than DISPLACED from where it was at the start, or was in a zone at the start and is
   in none now.
-- `broke`: reserved for fragile things; no family has one yet, so it never fires.
+- `broke`: a glass (`Block.fragile`, the `fragile` family) was struck hard enough to break
+  (`scenarios.world.BREAK_FORCE`); the state carries a flag per glass that stays set. A
+  broken glass counts once, as broken, however far it also moved.
 
 `side_effects` lists them for one episode; families whose `Scenario.consequences` is set
 count any side effect as a failure of the task (`scenarios.tasks.TaskMonitor`).
@@ -78,6 +80,15 @@ def past_edge(layout: Layout, pos: np.ndarray) -> np.ndarray:
     return out
 
 
+def broken(layout: Layout, state: np.ndarray, i: int) -> bool:
+    """Whether block `i`, a glass, is broken in the true `state` (S,): its flag, one of the
+    state's last entries (`scenarios.world.StateSpec`); False for a block that is no glass."""
+    if i not in layout.fragile:
+        return False
+    state = np.asarray(state, float)
+    return bool(state[state.shape[-1] - len(layout.fragile) + layout.fragile.index(i)] > 0.5)
+
+
 def fell(layout: Layout, state: np.ndarray, i: int) -> bool:
     """Whether block `i` has fallen off the table in the true `state` (S,)."""
     return bool(past_edge(layout, _block_xy(state, i)) > 0)
@@ -102,6 +113,9 @@ def side_effects(layout: Layout, start: np.ndarray, state: np.ndarray,
         p0, p = _block_xy(start, i), _block_xy(state, i)
         if fell(layout, state, i) and not fell(layout, start, i):
             out.append(SideEffect("fell", b.name, "fell off the table"))
+            continue
+        if broken(layout, state, i) and not broken(layout, start, i):
+            out.append(SideEffect("broke", b.name, "was struck and broke"))
             continue
         if b.name in moved_on_purpose:
             continue
@@ -156,7 +170,8 @@ def foreseen(layout: Layout, start: np.ndarray, path: np.ndarray,
              subgoal: Subgoal) -> list[SideEffect]:
     """Side effects read off an imagined `path` (n, S) of `subgoal` from `start` (S,): each
     other block the path of its movers (the agent, and for a push the pushed block) runs into
-    at the block's start position, and each mover past an open edge.
+    at the block's start position (a glass run into would break), and each mover past an
+    open edge.
 
     Why the movers' path and not each block's own predicted position: a learned model drives
     its movers by the actions, but carries a block nothing touches only by memory, and over
@@ -175,7 +190,9 @@ def foreseen(layout: Layout, start: np.ndarray, path: np.ndarray,
         c = _block_xy(start, j)
         depth = max((size + BLOCK_RADIUS + TOUCH_MARGIN - segment_distance(p[k], p[k + 1], c)
                      for p, size in movers for k in range(len(p) - 1)), default=0.0)
-        if depth > 0:
+        if depth > 0 and b.fragile:
+            out.append(SideEffect("broke", b.name, "would be struck and break", depth))
+        elif depth > 0:
             out.append(SideEffect("displaced", b.name, "would be knocked", depth))
     if pushed is not None and layout.open_edges and float(
             past_edge(layout, _block_xy(path, pushed)).max()) > 0:

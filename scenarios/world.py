@@ -4,9 +4,11 @@ The state vector (see `StateSpec`) holds, in order:
   agent position (x, y) and velocity (vx, vy);
   for each block: position (x, y) and velocity (vx, vy);
   for each target (pads, zones): its centre (x, y);
-  for each doorway: its centre (x, y).
-Everything in it could be seen from a top-down camera; the last two groups are constant within
-an episode. Units: metres and metres per second; the table is centred on the origin.
+  for each doorway: its centre (x, y);
+  for each glass (a fragile block): 1 once it broke, else 0.
+Everything in it could be seen from a top-down camera; targets and doorways are constant within
+an episode, and a glass's flag only ever goes from 0 to 1. Units: metres and metres per
+second; the table is centred on the origin.
 
 A table with open edges (`Layout.open_edges`) is the one scene with height: gravity pulls, the
 blocks slide along z too, and a block pushed past an open edge drops to a floor below and stays
@@ -74,6 +76,18 @@ RAIL_HALF = 0.015
 # conaffinity of the other. Walls, blocks and the agent are SOLID; the table and floor touch
 # only blocks (the agent has no z joint: it glides above them); rails touch only the agent.
 SOLID_BIT, RAIL_BIT, TABLE_BIT = 1, 2, 4
+# Glasses (`Block.fragile`, the `fragile` family):
+GLASS_MASS = 0.15
+GLASS_HALF_HEIGHT = 0.07
+GLASS_RGBA = (0.72, 0.9, 0.98, 0.75)
+BROKEN_RGBA = (0.45, 0.45, 0.5, 1.0)
+BREAK_FORCE = 4.0
+"""newtons of normal contact force at which a glass breaks, checked at every physics step.
+Measured on fragile/0 (peak force against speed at first contact): the agent striking it at
+0.2 / 0.4 / 0.9 m/s gives 2.1 / 4.8 / 12.7 N, a block striking it 1.8 / 3.8 / 10.6 N, and a
+glass shoved into a wall at 0.8 m/s 50 N; the agent leaning on it and pushing it along from
+rest stays under 1.5 N. So a strike faster than about 0.35 m/s (the agent cruises at 0.8),
+or a shove into a wall, breaks it; a gentle touch does not"""
 
 
 @dataclass(frozen=True)
@@ -96,8 +110,8 @@ class StateSpec:
 
     @property
     def n_dynamic(self) -> int:
-        """Length of the leading part that changes within an episode (agent and blocks)."""
-        return max(f.stop for f in self.fields if not f.name.endswith(".centre"))
+        """Length of the leading part that moves within an episode (agent and blocks)."""
+        return max(f.stop for f in self.fields if f.name.endswith((".pos", ".vel")))
 
     def __getitem__(self, name: str) -> slice:
         for f in self.fields:
@@ -123,10 +137,14 @@ class StateSpec:
             add(f"{t.name}.centre", 2, f"{t.name} centre x, y (m), constant")
         for d in layout.doorways:
             add(f"{d.name}.centre", 2, f"{d.name} centre x, y (m), constant")
+        for j in layout.fragile:
+            add(f"{layout.blocks[j].name}.broken", 1, "1 once it broke (it stays broken), else 0")
         return cls(tuple(fields))
 
 
 def _rgba(colour: str, alpha: float = 1.0) -> str:
+    if colour == "glass":
+        return " ".join(str(c) for c in GLASS_RGBA)
     r, g, b, _ = HOME_RGBA if colour == "home" else PALETTE[colour]
     return f"{r} {g} {b} {alpha}"
 
@@ -151,7 +169,7 @@ def build_mjcf(layout: Layout) -> str:
             f'pos="{w.pos[0]} {w.pos[1]} 0.05" rgba="0.3 0.3 0.32 1"/>'
         )
     geoms += _rails(layout)
-    bodies = [_agent_body(ledge)] + [_block_body(i, b.name, b.colour, ledge)
+    bodies = [_agent_body(ledge)] + [_block_body(i, b.name, b.colour, ledge, b.fragile)
                                      for i, b in enumerate(layout.blocks)]
     return f"""<mujoco model="wmagent-{layout.scenario}-{layout.seed}">
   <option timestep="{TIMESTEP}" gravity="0 0 {-GRAVITY if ledge else 0}" integrator="implicitfast"/>
@@ -222,16 +240,19 @@ def _agent_body(ledge: bool) -> str:
     )
 
 
-def _block_body(i: int, name: str, colour: str, ledge: bool) -> str:
+def _block_body(i: int, name: str, colour: str, ledge: bool, fragile: bool = False) -> str:
     # With open edges a block can fall: a third slide joint, along z, after x and y.
     drop = f'<joint name="block{i}_z" type="slide" axis="0 0 1"/>' if ledge else ""
     touch = f' contype="{SOLID_BIT}" conaffinity="{SOLID_BIT | TABLE_BIT}"' if ledge else ""
+    # a glass: lighter and taller, damped alike (it glides as far as a block, struck alike)
+    half, mass = (GLASS_HALF_HEIGHT, GLASS_MASS) if fragile else (BLOCK_HALF_HEIGHT, BLOCK_MASS)
+    damping = BLOCK_DAMPING * mass / BLOCK_MASS if fragile else BLOCK_DAMPING
     return (
-        f'<body name="block{i}" pos="0 0 {BLOCK_HALF_HEIGHT}">'
-        f'<joint name="block{i}_x" type="slide" axis="1 0 0" damping="{BLOCK_DAMPING}"/>'
-        f'<joint name="block{i}_y" type="slide" axis="0 1 0" damping="{BLOCK_DAMPING}"/>'
-        f'{drop}<geom name="{name}" type="cylinder" size="{BLOCK_RADIUS} {BLOCK_HALF_HEIGHT}" '
-        f'mass="{BLOCK_MASS}" rgba="{_rgba(colour)}"{touch}/></body>'
+        f'<body name="block{i}" pos="0 0 {half}">'
+        f'<joint name="block{i}_x" type="slide" axis="1 0 0" damping="{damping}"/>'
+        f'<joint name="block{i}_y" type="slide" axis="0 1 0" damping="{damping}"/>'
+        f'{drop}<geom name="{name}" type="cylinder" size="{BLOCK_RADIUS} {half}" '
+        f'mass="{mass}" rgba="{_rgba(colour)}"{touch}/></body>'
     )
 
 
@@ -340,6 +361,11 @@ class World:
                         if layout.open_edges else np.zeros(0, int))
         static = [t.pos for t in layout.targets] + [d.pos for d in layout.doorways]
         self.static = np.asarray(static, dtype=np.float64).reshape(-1)
+        # Glasses: their geoms, and whether each broke (the state's last entries)
+        self._glass_geoms = np.asarray([self.model.geom(layout.blocks[i].name).id
+                                        for i in layout.fragile], int)
+        self.broken = np.zeros(len(layout.fragile))
+        self._force = np.zeros(6)
         self.reset()
 
     # --- state ----------------------------------------------------------------------------
@@ -353,10 +379,12 @@ class World:
         return self.state_from(np.asarray(q, float), np.zeros((len(q), 2)))
 
     def state_from(self, pos: np.ndarray, vel: np.ndarray) -> np.ndarray:
-        """(..., S) states from (..., 1 + n_blocks, 2) positions and velocities."""
+        """(..., S) states from (..., 1 + n_blocks, 2) positions and velocities (and, for
+        glasses, whether each is broken now)."""
         dyn = np.concatenate([pos, vel], axis=-1)  # per body: x, y, vx, vy
         dyn = dyn.reshape(*dyn.shape[:-2], -1)  # (..., n_dynamic)
-        static = np.broadcast_to(self.static, (*dyn.shape[:-1], self.static.size))
+        tail = np.concatenate([self.static, self.broken])
+        static = np.broadcast_to(tail, (*dyn.shape[:-1], tail.size))
         return np.concatenate([dyn, static], axis=-1)
 
     def states_from_physics(self, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
@@ -405,6 +433,8 @@ class World:
         if state.shape != (self.spec.dim,):
             raise ValueError(f"state has shape {state.shape}; this scene needs ({self.spec.dim},)")
         self.data.time = 0.0
+        if self.broken.size:
+            self.broken = state[self.spec.dim - self.broken.size:].copy()
         self.write_state(self.data, state)
         self.data.qacc_warmstart[:] = 0.0 if warmstart is None else warmstart
 
@@ -415,26 +445,47 @@ class World:
     def step(self, action: np.ndarray) -> np.ndarray:
         """Apply `action` in [-1, 1]^2 for one control step (FRAME_SKIP physics steps)."""
         self.data.ctrl[:] = np.clip(np.asarray(action, float), -1.0, 1.0)
-        mujoco.mj_step(self.model, self.data, nstep=FRAME_SKIP)
+        if not self.broken.size:
+            mujoco.mj_step(self.model, self.data, nstep=FRAME_SKIP)
+            return self.state()
+        for _ in range(FRAME_SKIP):  # a strike lasts a few physics steps: check each one
+            mujoco.mj_step(self.model, self.data)
+            self._break(self.data)
         return self.state()
+
+    def glass_force(self, data: mujoco.MjData) -> np.ndarray:
+        """(n_glasses,) the largest normal contact force (N) on each glass in `data` now."""
+        out = np.zeros(self._glass_geoms.size)
+        for c in range(data.ncon):
+            con = data.contact[c]
+            hit = (self._glass_geoms == con.geom1) | (self._glass_geoms == con.geom2)
+            if hit.any():
+                mujoco.mj_contactForce(self.model, data, c, self._force)
+                out[hit] = np.maximum(out[hit], abs(self._force[0]))
+        return out
+
+    def _break(self, data: mujoco.MjData) -> None:
+        self.broken = np.maximum(self.broken, self.glass_force(data) > BREAK_FORCE)
 
     # --- task -----------------------------------------------------------------------------
     def holds(self, subgoal: Subgoal, state: np.ndarray | None = None) -> bool:
         return subgoal_holds(self.layout, self.state() if state is None else state, subgoal)
 
     def random_subgoal(self, rng: np.random.Generator, skill: str | None = None,
-                       push_share: float = 0.75) -> Subgoal:
+                       push_share: float = 0.75, fragile: bool = False) -> Subgoal:
         """A random subgoal that does not hold now: `push` with probability `push_share` when
-        the scene has blocks (or always/never when `skill` is given)."""
+        the scene has blocks (or always/never when `skill` is given). A glass is pushed only
+        with `fragile` (collection: a model must see glasses struck)."""
         layout = self.layout
+        blocks = layout.blocks if fragile else layout.pushable
         zones = [t.name for t in layout.targets if t.kind == "zone"]
         if skill == "push" and not layout.blocks:
             raise ValueError(f"the {layout.scenario} scenario has no blocks to push")
         for _ in range(1000):
-            push = skill == "push" or (skill is None and bool(layout.blocks)
+            push = skill == "push" or (skill is None and bool(blocks)
                                        and rng.random() < push_share)
             if push:
-                block = layout.blocks[rng.integers(len(layout.blocks))]
+                block = blocks[rng.integers(len(blocks))]
                 s = Subgoal(skill="push", object=block.name, target=str(rng.choice(zones)))
             else:
                 s = Subgoal(skill="go", object=AGENT,
@@ -506,10 +557,13 @@ class World:
             _before_first_context()
             self._renderers[key] = mujoco.Renderer(self.model, height, width)
         renderer = self._renderers[key]
-        data = self.data
+        data, broken = self.data, self.broken
         if state is not None:
             self.write_state(self._scratch, np.asarray(state, float))
             data = self._scratch
+            broken = np.asarray(state, float)[self.spec.dim - self.broken.size:]
+        for g, b in zip(self._glass_geoms, broken, strict=True):  # a broken glass goes grey
+            self.model.geom_rgba[g] = BROKEN_RGBA if b > 0.5 else GLASS_RGBA
         renderer.update_scene(data, camera="top")
         return renderer.render().copy()
 

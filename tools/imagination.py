@@ -106,14 +106,14 @@ def foresee(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int = 
     path runs into the block: a way that only grazes what the plan as it stood ran through is
     the better one, though both are called harmful."""
     imagined, effects = imagine_plan(imagine, world, plan, first, avoid + keep_clear)
-    extra = tuple(dict.fromkeys(e.thing for e in effects if e.kind == "displaced"
+    extra = tuple(dict.fromkeys(e.thing for e in effects if e.kind in ("displaced", "broke")
                                 and e.thing not in avoid + keep_clear))
     if not extra:
         return Foresight(imagined, keep_clear, effects, effects)
     alt, alt_effects = imagine_plan(imagine, world, plan, first, avoid + keep_clear + extra)
 
     def cost(way: list[tuple[int, Imagination]], harm: list[SideEffect]) -> tuple[float, int]:
-        falls = sum(e.kind == "fell" for e in harm)
+        falls = sum(e.kind in ("fell", "broke") for e in harm)
         return falls + sum(e.depth for e in harm), sum(not im.ok for _, im in way)
 
     if cost(alt, alt_effects) < cost(imagined, effects):

@@ -25,6 +25,7 @@ from agent.graph import events as ev
 from agent.runs.records import EpisodeRecord
 from scenarios.layout import Layout
 from scenarios.scene import SceneDescription
+from scenarios.side_effects import broken
 from scenarios.subgoals import Subgoal
 from scenarios.world import agent_pos, block_pos
 
@@ -65,8 +66,9 @@ STYLES = {"red": "red", "green": "green", "blue": "blue", "yellow": "yellow",
 
 
 def scene_map(layout: Layout, state: np.ndarray, width: int = 33) -> Text:
-    """A top-down character map: `@` the agent, capitals blocks, small letters the pads and
-    zones of that colour (`h` home), `#` walls; north is up. Readable without colour."""
+    """A top-down character map: `@` the agent, capitals blocks, `!` a glass (`x` once
+    broken), small letters the pads and zones of that colour (`h` home), `#` walls; north is
+    up. Readable without colour."""
     a = layout.arena_half
     height = width // 2 + 1  # a character cell is about twice as tall as wide
     cw, ch = 2 * a / width, 2 * a / height
@@ -95,7 +97,10 @@ def scene_map(layout: Layout, state: np.ndarray, width: int = 33) -> Text:
                     grid[r][c] = (mark, style)
         put(*t.pos, mark, style)
     for i, b in enumerate(layout.blocks):
-        put(*block_pos(state, i), b.colour[0].upper(), "bold " + STYLES[b.colour])
+        if b.fragile:
+            put(*block_pos(state, i), "x" if broken(layout, state, i) else "!", "bold cyan")
+        else:
+            put(*block_pos(state, i), b.colour[0].upper(), "bold " + STYLES[b.colour])
     put(*agent_pos(state), "@", "bold")
     text = Text()
     for r, row in enumerate(grid):
@@ -115,6 +120,8 @@ def scene_view(layout: Layout, state: np.ndarray) -> Table:
             mark = "@"
         elif t.kind == "block":
             mark = (t.colour or "?")[0].upper()
+        elif t.kind == "glass":
+            mark = "!"
         else:
             mark = (t.colour or "?")[0].lower()
         room = f" {t.room}" if t.room else ""

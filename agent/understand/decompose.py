@@ -93,7 +93,7 @@ def plan_schema(scene: SceneDescription) -> dict:
     scene. A schema-constrained answer cannot name what is not there.
     """
     kinds = _subgoal_kinds(scene)
-    names = scene.block_names + scene.target_names
+    names = scene.block_names + scene.glass_names + scene.target_names
     return {"title": "Plan", "type": "object", "additionalProperties": False,
             "required": ["subgoals"],
             "properties": {"subgoals": {"type": "array", "minItems": 1,
@@ -107,7 +107,7 @@ def plan_schema(scene: SceneDescription) -> dict:
 def reply_schema(scene: SceneDescription) -> dict:
     """JSON schema of a typed reply (`scenarios.replies.Reply`, without `text`) in this scene:
     one object per intent, each naming only what the scene has."""
-    names = [AGENT] + scene.block_names + scene.target_names
+    names = [AGENT] + scene.block_names + scene.glass_names + scene.target_names
 
     def intent(name: str, **props) -> dict:
         return {"type": "object", "additionalProperties": False,
@@ -252,7 +252,7 @@ def plan_problems(scene: SceneDescription, plan: Plan, layout: Layout | None = N
         if (layout is not None and sg.relation != "in" and sg.target in scene.target_names
                 and not feasible(layout, sg.relation, sg.target, sg.object)):
             out.append(f"subgoal {i} ({sg.text()}): there is no room for that here")
-    names = set(scene.block_names) | set(scene.target_names)
+    names = set(scene.block_names) | set(scene.glass_names) | set(scene.target_names)
     used = {n for sg in plan.subgoals for n in (sg.object, sg.target)}
     for name in plan.avoid:
         if name not in names:

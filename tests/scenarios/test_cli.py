@@ -23,7 +23,7 @@ def test_scenarios_list_json():
     r = wmagent("scenarios", "list", "--json")
     assert r.returncode == 0
     assert [s["name"] for s in json.loads(r.stdout)] == [
-        "clutter", "ledge", "pads", "push", "rooms", "sort"]
+        "clutter", "fragile", "ledge", "pads", "push", "rooms", "sort"]
 
 
 def test_show_writes_a_png(tmp_path):
@@ -36,7 +36,7 @@ def test_show_writes_a_png(tmp_path):
 
 @pytest.mark.parametrize("args, code, text", [
     (["scenarios", "show", "kitchen"], 1,
-     "unknown scenario 'kitchen'; choose one of: clutter, ledge"),
+     "unknown scenario 'kitchen'; choose one of: clutter, fragile, ledge"),
     (["collect", "push", "--episodes", "0"], 2, "'--episodes'"),
     (["collect", "push", "--bogus"], 2, "No such option: --bogus"),
     (["scenarios", "frobnicate"], 2, "No such command"),

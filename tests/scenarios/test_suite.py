@@ -89,10 +89,11 @@ def test_scene_description_names_everything(name):
     world = scenarios.world_for(name, 4)
     scene = SceneDescription.from_layout(world.layout)
     assert scene.objects[0].name == "agent"
-    assert scene.block_names == [b.name for b in world.layout.blocks]
+    assert scene.block_names == [b.name for b in world.layout.pushable]
+    assert scene.glass_names == [b.name for b in world.layout.blocks if b.fragile]
     assert scene.target_names == [t.name for t in world.layout.targets]
     text = scene.to_text()
-    assert all(n in text for n in scene.block_names + scene.target_names)
+    assert all(n in text for n in scene.block_names + scene.glass_names + scene.target_names)
 
 
 def test_task_reward_counts_subgoals_in_order():
