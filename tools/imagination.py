@@ -56,6 +56,11 @@ class WorldModelImaginer:
                            tuple(foreseen(world.layout, state, im.states, subgoal)))
 
 
+SURE_DEPTH = 0.05
+"""metres the imagined path must run into a block's contact distance (which already carries
+the probe's 3 cm, `side_effects.TOUCH_MARGIN`) before a predicted knock or break is sure
+enough to stop and ask the person: a graze is not"""
+
 ImagineFn = Callable[..., Imagination]
 """`(world, state, subgoal, avoid) -> Imagination`: an `Imaginer.imagine`"""
 
@@ -73,6 +78,13 @@ class Foresight:
     """side effects predicted for the plan as it stood"""
     chosen: list[SideEffect]
     """side effects predicted for the chosen way"""
+
+    @property
+    def unsafe(self) -> list[SideEffect]:
+        """The chosen way's predicted side effects that are sure (a fall, or a path running
+        SURE_DEPTH into a block): even the better way would do them, so the agent asks the
+        person before it acts."""
+        return [e for e in self.chosen if e.kind == "fell" or e.depth >= SURE_DEPTH]
 
 
 def imagine_plan(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int,

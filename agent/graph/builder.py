@@ -34,7 +34,8 @@ def build_graph(res: Resources, checkpointer=None):
     g = StateGraph(AgentState)
     for name, node, needs in (
             ("perceive", nodes.perceive, bound), ("decompose", nodes.decompose, bound),
-            ("ask", nodes.ask, {}), ("respond", nodes.respond, bound),
+            ("ask", nodes.ask, {}), ("confirm", nodes.confirm, {}),
+            ("respond", nodes.respond, bound),
             ("imagine", nodes.imagine, bound),
             ("act", nodes.act, bound), ("verify", nodes.verify, bound),
             ("revise", nodes.revise, bound), ("report", nodes.report, {"scenes": scenes})):
@@ -44,9 +45,10 @@ def build_graph(res: Resources, checkpointer=None):
                             ["decompose", "imagine", "act"])
     g.add_conditional_edges("decompose", partial(routes.after_decompose, res=res),
                             ["ask", "respond", "imagine", "act", "report"])
-    g.add_edge("ask", "decompose")
+    g.add_conditional_edges("ask", routes.after_ask, ["decompose", "confirm"])
+    g.add_conditional_edges("confirm", routes.after_confirm, ["act", "report"])
     g.add_edge("respond", END)
-    g.add_conditional_edges("imagine", routes.after_imagine, ["revise", "act"])
+    g.add_conditional_edges("imagine", routes.after_imagine, ["ask", "revise", "act"])
     g.add_conditional_edges("act", partial(routes.after_act, res=res, scenes=scenes),
                             ["act", "verify"])
     g.add_conditional_edges("verify", routes.after_verify, ["act", "revise", "report"])

@@ -7,6 +7,7 @@ and act on it only through `tools/` and the executor, imaginer and decomposer th
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -25,7 +26,7 @@ from scenarios.registry import get
 from scenarios.relations import disturbed
 from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
-from scenarios.side_effects import consequential, named_blocks
+from scenarios.side_effects import SideEffect, consequential, named_blocks
 from scenarios.subgoals import Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
@@ -168,22 +169,54 @@ def respond(state: AgentState, config: RunnableConfig, *, res: Resources,
 def ask(state: AgentState, config: RunnableConfig) -> dict:
     question = state["question"]
     answer = interrupt({"question": question})
-    return {"clarifications": [{"question": question, "answer": answer}], "question": None}
+    asked = {"question": question, "answer": answer}
+    if state["confirm"]:
+        asked["confirm"] = True
+    return {"clarifications": [asked], "question": None}
+
+
+_YES = re.compile(r"^\s*(yes|y|yeah|yep|ok|okay|sure|fine|go ahead|go on|do it|proceed|carry on)"
+                  r"\b", re.IGNORECASE)
+
+
+def confirm(state: AgentState, config: RunnableConfig) -> dict:
+    """The person's answer to foresight's question: "yes" (or "go ahead", "ok", ...) acts on
+    the chosen way; anything else declines, and nothing moves."""
+    answer = state["clarifications"][-1]["answer"]
+    if _YES.match(answer or ""):
+        emit(ev.Replied("act", "going ahead, as you said"))
+        return {"confirm": None}
+    text = ("I did not act: you did not say to go ahead with what I foresaw "
+            f"({state['confirm']}). Tell me another way to do it, or something else to do.")
+    emit(ev.Replied("act", text))
+    reply = {**(state["reply"] or {"intent": "act"}), "text": text}
+    return {"confirm": None, "status": "declined", "reason": "the person did not confirm "
+            "a plan foresight predicted would harm", "reply": reply}
 
 
 def _foresee(state: AgentState, res: Resources, world: World,
-             plan: list[Subgoal]) -> tuple[list, list[str]]:
+             plan: list[Subgoal]) -> tuple[list, list[str], list[SideEffect]]:
     """The plan imagined from the current subgoal; in a family with consequences, the way
     chosen by the world model as critic (`tools.imagination.foresee`). Returns (the chosen
-    imagination, the blocks to keep clear of)."""
+    imagination, the blocks to keep clear of, the harm even that way is sure to do)."""
     avoid, clear = tuple(state["avoid"]), tuple(state["keep_clear"])
     if not consequential(world.layout):
         return imagine_plan(res.imaginer.imagine, world, plan, state["current"],
-                            avoid + clear)[0], list(clear)
+                            avoid + clear)[0], list(clear), []
     f = foresee(res.imaginer.imagine, world, plan, state["current"], avoid, clear)
     if f.predicted:
         emit(ev.Foresaw([e.text() for e in f.predicted], list(f.keep_clear), not f.chosen))
-    return f.imagined, list(f.keep_clear)
+    return f.imagined, list(f.keep_clear), f.unsafe
+
+
+def _confirmation(state: AgentState, unsafe: list[SideEffect]) -> str | None:
+    """The question to ask before acting when even the chosen way is sure to harm, unless
+    the person was asked once in this run already (and said go ahead)."""
+    if not unsafe or any(c.get("confirm") for c in state["clarifications"]):
+        return None
+    harm = "; ".join(e.text() for e in unsafe)
+    return (f"Whichever way I take it, I foresee that {harm}. Should I go ahead anyway? "
+            "(yes / no)")
 
 
 def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
@@ -194,7 +227,7 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
     assert res.imaginer is not None
     world = scenes.at(state)
     plan = subgoals(state["plan"])
-    imagined, clear = _foresee(state, res, world, plan)
+    imagined, clear, unsafe = _foresee(state, res, world, plan)
     results: list[dict] = []
     for i, im in imagined:
         r = {**asdict(im), "subgoal": plan[i].model_dump(), "index": i,
@@ -203,6 +236,10 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
         emit(ev.Imagined(i, r["subgoal"], state["revisions"], im.ok, im.reason,
                          im.predicted_state, im.steps))
     out: dict = {"imagination": results, "feedback": None, "keep_clear": clear}
+    question = _confirmation(state, unsafe)
+    if question is not None:  # nothing moves before the person says go ahead
+        emit(ev.Question(question))
+        return {**out, "question": question, "confirm": question}
     bad = next((r for r in results if not r["ok"]), None)
     vetoes = state["vetoes"]
     if (bad is not None and res.decomposer is not None and len(vetoes) < res.budgets.vetoes

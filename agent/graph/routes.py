@@ -28,7 +28,17 @@ def after_decompose(state: AgentState, *, res: Resources) -> str:
 
 
 def after_imagine(state: AgentState) -> str:
+    if state["question"]:
+        return "ask"  # foresight asks before acting (`nodes.confirm`)
     return "revise" if state["feedback"] else "act"
+
+
+def after_ask(state: AgentState) -> str:
+    return "confirm" if state["confirm"] else "decompose"
+
+
+def after_confirm(state: AgentState) -> str:
+    return "report" if state["status"] == "declined" else "act"
 
 
 def after_act(state: AgentState, *, res: Resources, scenes: Scenes) -> str:

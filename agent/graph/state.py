@@ -43,6 +43,7 @@ class AgentState(TypedDict):
     vetoes: Annotated[list[dict], operator.add]  # subgoals imagination sent back to the LLM
     clarifications: Annotated[list[dict], operator.add]  # {"question", "answer"}
     question: str | None
+    confirm: str | None  # foresight's question: act though even the best way would harm?
     imagination: Annotated[list[dict], operator.add]
     feedback: str | None  # why the plan goes back to the LLM
     feedback_from: str | None  # "imagination" or "execution"
@@ -68,6 +69,7 @@ def initial_state(scenario: str, seed: int, instruction: str, ground_truth: list
         start_state=None, side_effects=[], plan=[], first_plan=None,
         current=0, attempt=1, subgoal_steps=0, subgoal_seconds=0.0, subgoal_ms=[],
         outcomes=[], revisions=0, restores=0, vetoes=[], clarifications=[], question=None,
+        confirm=None,
         imagination=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,
         llm_calls=0, prompt_tokens=0, completion_tokens=0, llm_seconds=0.0, seconds=0.0,
         status="running", reason="")

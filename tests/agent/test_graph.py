@@ -309,3 +309,74 @@ def test_a_careful_agent_goes_round_every_block_its_plan_does_not_push(
     assert executor.avoided and all(a == (others if expect_clear else ()) for a in
                                     executor.avoided)
     assert rec.avoid == [] and not rec.imagination  # nothing said, nothing imagined
+
+
+class HarmImaginer:
+    """Predicts that a plan runs `straight` metres into block `index` (a knock, or for a
+    glass a break), and `round` metres when it keeps clear of it."""
+
+    def __init__(self, index: int, straight: float, round_: float):
+        self.i, self.straight, self.round = index, straight, round_
+        self.calls = []
+
+    def imagine(self, world, state, subgoal, avoid=()):
+        self.calls.append(tuple(avoid))
+        b = world.layout.blocks[self.i]
+        depth = self.round if b.name in avoid else self.straight
+        kind, what = ("broke", "would be struck and break") if b.fragile else (
+            "displaced", "would be knocked")
+        effects = (SideEffect(kind, b.name, what, depth=depth),) if depth > 0 else ()
+        return Imagination(True, "", list(map(float, state)), 10, effects)
+
+
+def _glass_push(tmp_path, imaginer, answers=()):
+    layout = world_for("fragile", 0).layout
+    plan = [{"skill": "push", "object": layout.blocks[0].name,
+             "target": layout.targets[0].name}]
+    executor = AvoidRecordingExecutor()
+    agent = Agent("hybrid", Resources(executor=executor, decomposer=QueuedDecomposer([plan]),
+                                      imaginer=imaginer), store=RunStore(tmp_path))
+    return agent, executor, plan
+
+
+def test_the_critic_picks_the_way_that_spares_the_glass(tmp_path):
+    agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.1, 0.0))
+    events = []
+    rec = agent.run("fragile", "push", seed=0, subgoals=plan, on_event=events.append)
+    foresaw = [e for e in events if e.kind == "foresaw"]
+    assert foresaw[0].effects == ["the glass would be struck and break"]
+    assert foresaw[0].kept_clear == ["glass"] and foresaw[0].safe
+    assert executor.avoided and all("glass" in a for a in executor.avoided)
+    assert rec.question is None and rec.steps > 0
+
+
+def test_when_every_way_is_sure_to_harm_the_agent_asks_and_nothing_moves(tmp_path):
+    agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.12, 0.08))
+    start = world_for("fragile", 0).state()
+    rec = agent.run("fragile", "push", seed=0, subgoals=plan)
+    assert rec.status == "needs_clarification" and "the glass would be struck and break" in (
+        rec.question or "")
+    assert rec.steps == 0 and not executor.avoided
+    assert np.allclose(agent.sim_state(rec.thread_id), start)
+    rec = agent.resume(rec.thread_id, answer="no, leave it")
+    assert rec.status == "declined" and rec.steps == 0 and not executor.avoided
+    assert "did not act" in rec.reply["text"]
+
+
+def test_a_person_who_says_go_ahead_gets_the_plan_carried_out(tmp_path):
+    agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.12, 0.08))
+    events = []
+    rec = agent.run("fragile", "push", seed=0, subgoals=plan, answer=lambda q: "yes, go ahead",
+                    on_event=events.append)
+    assert rec.steps > 0 and executor.avoided and "glass" in executor.avoided[0]
+    said = [(e.kind, getattr(e, "text", "")) for e in events if e.kind in ("question",
+                                                                           "replied")]
+    assert [k for k, _ in said][-2:] == ["question", "replied"]
+    assert "going ahead" in said[-1][1]
+
+
+def test_a_low_confidence_prediction_does_not_block_the_plan(tmp_path):
+    # every way only grazes the glass (2 cm into its contact distance): act, do not ask
+    agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.02, 0.02))
+    rec = agent.run("fragile", "push", seed=0, subgoals=plan)
+    assert rec.question is None and rec.status in ("done", "failed") and rec.steps > 0
