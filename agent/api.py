@@ -18,6 +18,7 @@ from agent.graph.contracts import Resources
 from agent.graph.events import Event
 from agent.graph.state import initial_state
 from agent.llm.base import LLMError
+from agent.runs.overlay import episode_frames
 from agent.runs.records import EpisodeRecord, SubgoalOutcome
 from agent.runs.store import RunStore
 from scenarios.registry import get
@@ -180,6 +181,7 @@ class Agent:
             completion_tokens=s["completion_tokens"], llm_seconds=s["llm_seconds"],
             decision_ms_median=float(np.median(ms)) if ms else None,
             revisions=s["revisions"], imagination=s["imagination"],
+            foresight=s.get("foresight", []),
             llm=self.llm_name, world_model=self.world_model_name,
         )
         if video and status in ("done", "failed"):
@@ -190,9 +192,12 @@ class Agent:
         return rec
 
     def write_video(self, thread_id: str, path: str | Path, scenario: str, seed: int) -> Path:
-        """Render the thread's recorded true-state trajectory to a video file."""
+        """Render the thread's recorded true-state trajectory to a video file, with what the
+        world model imagined drawn over it (`agent.runs.overlay`)."""
         world = World(get(scenario).layout(seed))
-        frames = [world.render(s, self.video_size) for s in self.store.trajectory(thread_id)]
+        values = self.graph.get_state(self._config(thread_id)).values or {}
+        frames = episode_frames(world, self.store.trajectory(thread_id), values,
+                                self.video_size)
         world.close()
         return write_video(frames, path)
 

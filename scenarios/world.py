@@ -149,12 +149,24 @@ def _rgba(colour: str, alpha: float = 1.0) -> str:
     return f"{r} {g} {b} {alpha}"
 
 
+def _camera(layout: Layout) -> tuple[float, float]:
+    """(a, height): the top camera (fovy 45) hangs `height` above the table, so that it sees
+    the square [-a, a]^2 of the table plane and 10 cm more around it."""
+    a = layout.arena_half + (LEDGE_VIEW if layout.open_edges else 0.05)
+    return a, a / np.tan(np.radians(22.5)) + 0.1
+
+
+def view_half(layout: Layout) -> float:
+    """Half the side (m) of the square of the table plane that a top frame shows: a point
+    (x, y) is at column (x / h + 1) / 2 and row (1 - y / h) / 2 of the frame's size."""
+    return float(_camera(layout)[1] * np.tan(np.radians(22.5)))
+
+
 def build_mjcf(layout: Layout) -> str:
     """The MJCF text of a layout: a frictionless planar table seen from above. A layout with
     open edges gets gravity, a table one can fall off and a floor below (`_table`)."""
     ledge = bool(layout.open_edges)
-    a = layout.arena_half + (LEDGE_VIEW if ledge else 0.05)
-    cam_h = a / np.tan(np.radians(22.5)) + 0.1
+    a, cam_h = _camera(layout)
     geoms = []
     for t in layout.targets:
         alpha = 0.55 if t.kind == "zone" else 1.0

@@ -232,14 +232,7 @@ class EventRenderer:
             self.console.print(f"{head} [bold]not reached[/]: {escape(event.reason)}")
 
     def _on_foresaw(self, event: ev.Foresaw) -> None:
-        said = "; ".join(event.effects)
-        if event.kept_clear:
-            way = "going round the " + ", the ".join(event.kept_clear)
-            verdict = "predicted safe" if event.safe else "still not predicted safe"
-            self.console.print(f"  foresight: done straight, {escape(said)}; "
-                               f"{escape(way)} instead ({verdict})")
-        else:
-            self.console.print(f"  foresight: [bold]predicted side effect[/]: {escape(said)}")
+        self.console.print(f"  foresight: {escape(event.text())}")
 
     def _on_subgoal_started(self, event: ev.SubgoalStarted) -> None:
         s = Subgoal.model_validate(event.subgoal)

@@ -92,27 +92,43 @@ def imagine(
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     obs: Annotated[str, typer.Option(help="Packaged model: state or pixels.")] = "state",
     check: Annotated[bool, typer.Option(help="Also run it in MuJoCo and compare.")] = True,
+    video: Annotated[Path | None, typer.Option(
+        help="Write a video (.mp4 or .gif): with --check, the simulated run with the imagined "
+             "positions drawn over it as rings; without, the imagined states.")] = None,
 ) -> None:
     """Ask the world model what a subgoal will do, without simulating; optionally compare."""
     import numpy as np
     import torch
 
     from scenarios import Subgoal, world_for
+    from scenarios.video import annotate, write_video
     from worldmodel import imagine as run_imagine
     from worldmodel import load_packaged
 
     torch.set_num_threads(1)
     world, goal = world_for(scenario, seed), Subgoal.parse(subgoal)
-    im = run_imagine(load_packaged(scenario, obs), world.state(), goal, world)
+    model = load_packaged(scenario, obs)
+    im = run_imagine(model, world.state(), goal, world)
     console.print(f"imagined: {im.describe(world)}")
+    frames = []
+    if video and not check:
+        frames = [annotate(world.render(s, 256), world.layout, None,
+                           f"imagined: {goal.text()}") for s in im.states]
     if check:
-        for a in im.actions:
-            world.step(a)
+        true = [world.state()] + [world.step(a) for a in im.actions]
+        if video:
+            every = model.config.chunk
+            frames = [annotate(world.render(s, 256), world.layout,
+                               im.states[min(t // every, len(im.states) - 1)],
+                               f"{goal.text()} - simulated; rings: imagined")
+                      for t, s in enumerate(true)]
         s, n = world.state(), world.spec.n_dynamic
         err = np.abs(s[:n] - im.final_state[:n])[[i for i in range(n) if i % 4 < 2]].max()
         verdict = "holds" if world.holds(goal) else "does not hold"
         console.print(f"simulated the same actions: the subgoal {verdict}; largest position "
                       f"error of the prediction {err:.3f} m")
+    if video:
+        console.print(f"video: {write_video(frames, video)}")
 
 
 def register(app: typer.Typer) -> None:

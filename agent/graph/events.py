@@ -72,6 +72,15 @@ class Foresaw:
     kept_clear: list[str]
     safe: bool
 
+    def text(self) -> str:
+        """In words, as the chat prints it and the episode video shows it."""
+        said = "; ".join(self.effects)
+        if not self.kept_clear:
+            return f"predicted side effect: {said}"
+        way = "going round the " + ", the ".join(self.kept_clear)
+        verdict = "predicted safe" if self.safe else "still not predicted safe"
+        return f"done straight, {said}; {way} instead ({verdict})"
+
 
 @dataclass(frozen=True)
 class SubgoalStarted:

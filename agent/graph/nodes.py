@@ -170,7 +170,7 @@ def ask(state: AgentState, config: RunnableConfig) -> dict:
     question = state["question"]
     answer = interrupt({"question": question})
     asked = {"question": question, "answer": answer}
-    if state["confirm"]:
+    if state.get("confirm"):  # .get: a run checkpointed before this field existed
         asked["confirm"] = True
     return {"clarifications": [asked], "question": None}
 
@@ -195,18 +195,22 @@ def confirm(state: AgentState, config: RunnableConfig) -> dict:
 
 
 def _foresee(state: AgentState, res: Resources, world: World,
-             plan: list[Subgoal]) -> tuple[list, list[str], list[SideEffect]]:
+             plan: list[Subgoal]) -> tuple[list, list[str], list[SideEffect], list[dict]]:
     """The plan imagined from the current subgoal; in a family with consequences, the way
     chosen by the world model as critic (`tools.imagination.foresee`). Returns (the chosen
-    imagination, the blocks to keep clear of, the harm even that way is sure to do)."""
+    imagination, the blocks to keep clear of, the harm even that way is sure to do, the
+    critic's verdict for the record when it rejected the plan as it stood)."""
     avoid, clear = tuple(state["avoid"]), tuple(state["keep_clear"])
     if not consequential(world.layout):
         return imagine_plan(res.imaginer.imagine, world, plan, state["current"],
-                            avoid + clear)[0], list(clear), []
+                            avoid + clear)[0], list(clear), [], []
     f = foresee(res.imaginer.imagine, world, plan, state["current"], avoid, clear)
+    verdict = []
     if f.predicted:
-        emit(ev.Foresaw([e.text() for e in f.predicted], list(f.keep_clear), not f.chosen))
-    return f.imagined, list(f.keep_clear), f.unsafe
+        event = ev.Foresaw([e.text() for e in f.predicted], list(f.keep_clear), not f.chosen)
+        emit(event)
+        verdict = [{"at_step": state["steps"], "text": event.text(), **asdict(event)}]
+    return f.imagined, list(f.keep_clear), f.unsafe, verdict
 
 
 def _confirmation(state: AgentState, unsafe: list[SideEffect]) -> str | None:
@@ -227,15 +231,16 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
     assert res.imaginer is not None
     world = scenes.at(state)
     plan = subgoals(state["plan"])
-    imagined, clear, unsafe = _foresee(state, res, world, plan)
+    imagined, clear, unsafe, verdict = _foresee(state, res, world, plan)
     results: list[dict] = []
     for i, im in imagined:
         r = {**asdict(im), "subgoal": plan[i].model_dump(), "index": i,
-             "revision": state["revisions"]}
+             "revision": state["revisions"], "at_step": state["steps"]}
         results.append(r)
         emit(ev.Imagined(i, r["subgoal"], state["revisions"], im.ok, im.reason,
                          im.predicted_state, im.steps))
-    out: dict = {"imagination": results, "feedback": None, "keep_clear": clear}
+    out: dict = {"imagination": results, "feedback": None, "keep_clear": clear,
+                 "foresight": verdict}
     question = _confirmation(state, unsafe)
     if question is not None:  # nothing moves before the person says go ahead
         emit(ev.Question(question))

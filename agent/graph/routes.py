@@ -34,7 +34,7 @@ def after_imagine(state: AgentState) -> str:
 
 
 def after_ask(state: AgentState) -> str:
-    return "confirm" if state["confirm"] else "decompose"
+    return "confirm" if state.get("confirm") else "decompose"
 
 
 def after_confirm(state: AgentState) -> str:

@@ -44,7 +44,8 @@ class AgentState(TypedDict):
     clarifications: Annotated[list[dict], operator.add]  # {"question", "answer"}
     question: str | None
     confirm: str | None  # foresight's question: act though even the best way would harm?
-    imagination: Annotated[list[dict], operator.add]
+    imagination: Annotated[list[dict], operator.add]  # each with `at_step`: when imagined
+    foresight: Annotated[list[dict], operator.add]  # the critic's verdicts: at_step, text
     feedback: str | None  # why the plan goes back to the LLM
     feedback_from: str | None  # "imagination" or "execution"
     steps: int
@@ -70,6 +71,6 @@ def initial_state(scenario: str, seed: int, instruction: str, ground_truth: list
         current=0, attempt=1, subgoal_steps=0, subgoal_seconds=0.0, subgoal_ms=[],
         outcomes=[], revisions=0, restores=0, vetoes=[], clarifications=[], question=None,
         confirm=None,
-        imagination=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,
+        imagination=[], foresight=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,
         llm_calls=0, prompt_tokens=0, completion_tokens=0, llm_seconds=0.0, seconds=0.0,
         status="running", reason="")

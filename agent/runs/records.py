@@ -61,6 +61,8 @@ class EpisodeRecord(BaseModel):
     decision_ms_median: float | None = None
     revisions: int = 0
     imagination: list[dict] = []
+    foresight: list[dict] = Field([], description="the critic's verdicts (families with "
+                                  "consequences): at_step, text, effects, kept_clear, safe")
     llm: str = ""
     world_model: str = ""
     video: str | None = None

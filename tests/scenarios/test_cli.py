@@ -53,3 +53,15 @@ def test_collect_command_writes_a_dataset(tmp_path):
     r = wmagent("collect", "rooms", "--episodes", "3", "--steps", "5", "--out", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert json.loads((tmp_path / "dataset.json").read_text())["config"]["episodes"] == 3
+
+
+def test_imagine_writes_the_prediction_over_the_simulation_as_a_video(tmp_path):
+    import imageio.v2 as imageio
+
+    out = tmp_path / "imagined.gif"
+    r = wmagent("imagine", "go to the blue zone", "--scenario", "push", "--seed", "1",
+                "--video", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "imagined:" in r.stdout and out.exists()
+    frames = imageio.mimread(out)
+    assert len(frames) > 5 and frames[0].shape[:2] == (256, 256)
