@@ -23,7 +23,10 @@ Success is the subgoal's predicate on the true MuJoCo state within 500 control s
 hybrid's push budget with its one retry) AND no side effect (`scenarios.side_effects`).
 The critic's calibration compares the prediction for the straight way (side effect or not)
 with what the straight way then did in MuJoCo: precision, recall, and the false-alarm rate
-(predicted harm where none happened). Rows go to OUT/FAMILY.jsonl, resumed if the run is
+(predicted harm where none happened); for the path-reading critic that `hybrid` acts on, and
+for the latent predicate heads (`tools.predicates`: P(harm) and P(subgoal holds) read from the
+start and the imagined final embedding). `--calibrate` adds the heads' reading to rows that
+were written before the heads existed. Rows go to OUT/FAMILY.jsonl, resumed if the run is
 interrupted.
 """
 
@@ -46,6 +49,7 @@ from scenarios.side_effects import side_effects  # noqa: E402
 from tools.acting import ScriptedExecutor, WorldModelExecutor  # noqa: E402
 from tools.imagination import WorldModelImaginer, foresee  # noqa: E402
 from tools.models import ModelShelf  # noqa: E402
+from tools.predicates import auc  # noqa: E402
 
 BUDGET = 500
 """control steps: the hybrid agent's push budget (250) with its one retry"""
@@ -86,6 +90,7 @@ def run_episode(family: str, i: int, models: ModelShelf) -> dict:
            "predicted_straight": [e.text() for e in f.predicted],
            "predicted_chosen": [e.text() for e in f.chosen], "keep_clear": list(f.keep_clear),
            "would_ask": [e.text() for e in f.unsafe],
+           "heads_straight": f.straight[0][1].predicates,
            "imagine_seconds": think}
     row["straight"] = carry_out(family, i, WorldModelExecutor("cem", models), ())
     row["foresight"] = carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
@@ -128,7 +133,44 @@ def table(rows: list[dict]) -> str:
                      "did harm")
     else:
         lines.append(f"The agent would ask before acting on 0/{n}")
+    heads = [r for r in rows if r.get("heads_straight")]
+    if heads:
+        lines.append(heads_table(heads))
     return "\n".join(lines)
+
+
+def heads_table(rows: list[dict]) -> str:
+    """The latent heads on the imagined straight way against what MuJoCo then did."""
+    harm = np.array([r["heads_straight"]["harm"] for r in rows])
+    did = np.array([bool(r["straight"]["side_effects"]) for r in rows])
+    said = harm > 0.5
+    tp, fp = int((said & did).sum()), int((said & ~did).sum())
+    fn = int((~said & did).sum())
+    out = [f"Latent heads on the imagined straight way ({len(rows)} episodes): P(harm) AUC "
+           f"{_fmt(auc(harm, did))}; at 0.5: precision {tp}/{tp + fp}, recall {tp}/{tp + fn}, "
+           f"false vetoes {fp}/{int((~did).sum())} of the harmless"]
+    held = [r for r in rows if "holds" in r["heads_straight"]]
+    if held:
+        p = np.array([r["heads_straight"]["holds"] for r in held])
+        reached = np.array([r["straight"]["reached"] for r in held])
+        out.append(f"P(subgoal holds) against the straight way reaching it: AUC "
+                   f"{_fmt(auc(p, reached))} ({int(reached.sum())}/{len(held)} reached)")
+    return "\n".join(out)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a (one class only)" if x is None else f"{x:.2f}"
+
+
+def calibrate(family: str, rows: list[dict], models: ModelShelf) -> list[dict]:
+    """Rows with the heads' reading of the imagined straight way added where missing."""
+    imaginer = WorldModelImaginer(models)
+    for r in rows:
+        if r.get("heads_straight") is None:
+            world = world_for(family, r["seed"])
+            r["heads_straight"] = imaginer.imagine(world, world.state(),
+                                                   episode(family, r["i"])).predicates
+    return rows
 
 
 def main() -> None:
@@ -136,6 +178,8 @@ def main() -> None:
     ap.add_argument("--family", default="clutter")
     ap.add_argument("--episodes", type=int, default=50)
     ap.add_argument("--out", type=Path, default=Path("runs/bench-foresight"))
+    ap.add_argument("--calibrate", action="store_true", help="add the latent heads' reading "
+                    "to stored rows that lack it (one imagination each), then print the table")
     args = ap.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -143,6 +187,9 @@ def main() -> None:
     rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
     done = {r["i"] for r in rows}
     models = ModelShelf()
+    if args.calibrate:
+        rows = calibrate(args.family, rows, models)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with open(path, "a") as f:
         for i in range(args.episodes):
             if i in done:

@@ -99,6 +99,19 @@ def _zone_of(layout: Layout, p: np.ndarray) -> str | None:
                  and np.linalg.norm(p - np.asarray(t.pos)) <= t.radius), None)
 
 
+def displaced(layout: Layout, start: np.ndarray, state: np.ndarray, i: int) -> str | None:
+    """Why block `i` counts as displaced between the true `start` and `state` (in words: how
+    far it was knocked, or which zone it left), or None while it stays put."""
+    p0, p = _block_xy(start, i), _block_xy(state, i)
+    d = float(np.linalg.norm(p - p0))
+    zone0 = _zone_of(layout, p0)
+    if d > DISPLACED:
+        return f"was knocked {100 * d:.0f} cm"
+    if zone0 is not None and _zone_of(layout, p) != zone0:
+        return f"left the {zone0}"
+    return None
+
+
 def named_blocks(subgoals: list[Subgoal]) -> set[str]:
     """The blocks a plan moves on purpose: the objects of its pushes."""
     return {s.object for s in subgoals if s.skill == "push"}
@@ -110,7 +123,6 @@ def side_effects(layout: Layout, start: np.ndarray, state: np.ndarray,
     moved_on_purpose = named_blocks(subgoals)
     out = []
     for i, b in enumerate(layout.blocks):
-        p0, p = _block_xy(start, i), _block_xy(state, i)
         if fell(layout, state, i) and not fell(layout, start, i):
             out.append(SideEffect("fell", b.name, "fell off the table"))
             continue
@@ -119,12 +131,9 @@ def side_effects(layout: Layout, start: np.ndarray, state: np.ndarray,
             continue
         if b.name in moved_on_purpose:
             continue
-        d = float(np.linalg.norm(p - p0))
-        zone0 = _zone_of(layout, p0)
-        if d > DISPLACED:
-            out.append(SideEffect("displaced", b.name, f"was knocked {100 * d:.0f} cm"))
-        elif zone0 is not None and _zone_of(layout, p) != zone0:
-            out.append(SideEffect("displaced", b.name, f"left the {zone0}"))
+        why = displaced(layout, start, state, i)
+        if why is not None:
+            out.append(SideEffect("displaced", b.name, why))
     return out
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from scenarios.side_effects import SideEffect, foreseen, named_blocks
 from scenarios.subgoals import Subgoal
 from scenarios.world import World
 from tools.acting import avoid_penalty, edge_penalty, sum_penalties
 from tools.models import ModelShelf
+from tools.predicates import judge, shipped_heads
+from worldmodel.heads import PredicateHeads
 from worldmodel.imagine import imagine as wm_imagine
 
 
@@ -30,6 +33,15 @@ class Imagination:
     effects: tuple[SideEffect, ...] = ()
     """side effects read off the imagined path (`scenarios.side_effects.foreseen`); a knock
     of the subgoal's own plan's blocks is sorted out by the plan (`imagine_plan`)"""
+    path: tuple[tuple[float, ...], ...] = ()
+    """the imagined states (S,) from the start, one every `every` control steps (what the
+    episode video draws as ghost markers), positions in millimetres' precision"""
+    every: int = 1
+    """control steps between two states of `path`"""
+    predicates: dict[str, float] | None = None
+    """the latent predicate heads' probabilities (`tools.predicates.judge`) read from the
+    start and the imagined final embedding: `holds`, `displaced`, `fell`, `broke`, `harm`;
+    None where the family ships no heads"""
 
 
 @dataclass
@@ -38,6 +50,12 @@ class WorldModelImaginer:
 
     models: ModelShelf
     max_steps: int = 250
+    _heads: dict = field(default_factory=dict)
+
+    def heads_for(self, family: str) -> PredicateHeads | None:
+        if family not in self._heads:
+            self._heads[family] = shipped_heads(family) if self.models.obs == "state" else None
+        return self._heads[family]
 
     def imagine(self, world: World, state: np.ndarray, subgoal: Subgoal,
                 avoid: tuple[str, ...] = ()) -> Imagination:
@@ -51,9 +69,18 @@ class WorldModelImaginer:
         im = wm_imagine(model, state, subgoal, world, max_steps=self.max_steps, avoid=avoid,
                         penalty=penalty)
         ok = bool(im.reached)
+        path = tuple(tuple(round(float(x), 3) for x in s) for s in im.states)
+        heads = self.heads_for(world.layout.scenario)
+        said = None
+        if heads is not None and im.latents is not None:
+            z = torch.from_numpy(im.latents)
+            said = {k: round(v, 4) for k, v in judge(heads.probabilities(z[0], z[-1]),
+                                                     world.layout, subgoal,
+                                                     {subgoal.object}).items()}
         return Imagination(ok, "" if ok else im.describe(world, subgoal),
                            np.asarray(im.final_state).tolist(), int(len(im.actions)),
-                           tuple(foreseen(world.layout, state, im.states, subgoal)))
+                           tuple(foreseen(world.layout, state, im.states, subgoal)), path,
+                           model.config.chunk, said)
 
 
 SURE_DEPTH = 0.05
@@ -78,6 +105,8 @@ class Foresight:
     """side effects predicted for the plan as it stood"""
     chosen: list[SideEffect]
     """side effects predicted for the chosen way"""
+    straight: list[tuple[int, Imagination]] = ()
+    """the plan as it stood, imagined (the same as `imagined` when it was kept)"""
 
     @property
     def unsafe(self) -> list[SideEffect]:
@@ -121,7 +150,7 @@ def foresee(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int = 
     extra = tuple(dict.fromkeys(e.thing for e in effects if e.kind in ("displaced", "broke")
                                 and e.thing not in avoid + keep_clear))
     if not extra:
-        return Foresight(imagined, keep_clear, effects, effects)
+        return Foresight(imagined, keep_clear, effects, effects, imagined)
     alt, alt_effects = imagine_plan(imagine, world, plan, first, avoid + keep_clear + extra)
 
     def cost(way: list[tuple[int, Imagination]], harm: list[SideEffect]) -> tuple[float, int]:
@@ -129,5 +158,5 @@ def foresee(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int = 
         return falls + sum(e.depth for e in harm), sum(not im.ok for _, im in way)
 
     if cost(alt, alt_effects) < cost(imagined, effects):
-        return Foresight(alt, keep_clear + extra, effects, alt_effects)
-    return Foresight(imagined, keep_clear, effects, effects)
+        return Foresight(alt, keep_clear + extra, effects, alt_effects, imagined)
+    return Foresight(imagined, keep_clear, effects, effects, imagined)

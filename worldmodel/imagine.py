@@ -24,6 +24,7 @@ class Imagined:
     states: np.ndarray  # (n+1, S) imagined states after each chunk: probe readout + constants
     final_state: np.ndarray  # (S,) the last of them
     reached: bool | None  # the predicate on the imagined final state; None for given actions
+    latents: np.ndarray | None = None  # (n+1, D) the embeddings the states were read from
 
     def describe(self, world: World, subgoal: Subgoal | None = None) -> str:
         """One sentence for a person or an LLM. Given the `subgoal`, only the things it moves
@@ -78,20 +79,23 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
         chunks = torch.from_numpy(np.concatenate([a, np.zeros((pad, 2), np.float32)]))
         zs = model.rollout(z[None], chunks.view(1, -1, k, 2))[0]  # (n, D)
         imagined += [readout(zi) for zi in zs]
-        return Imagined(a, np.asarray(imagined), imagined[-1], None)
+        return Imagined(a, np.asarray(imagined), imagined[-1], None,
+                        torch.cat([z[None], zs]).numpy())
     subgoal = subgoal_or_actions
     planner = CEMPlanner(model, config or PlannerConfig())
     planner.penalty = penalty
     schedule = GoalSchedule(world, subgoal, avoid)
     actions: list[np.ndarray] = []
+    latents = [z]
     while not world.holds(subgoal, imagined[-1]) and len(actions) * k < max_steps:
         goals, gi = schedule(imagined[-1])
         d = planner.plan_latent(z, planner.goal_embeddings(goals[gi]))
         planner.shift(1)
         chunk = torch.from_numpy(d.actions[0]).float()  # (k, 2)
         z = model.predict(z[None], chunk[None])[0]
+        latents.append(z)
         actions.append(d.actions[0])
         imagined.append(readout(z))
     acts = np.concatenate(actions) if actions else np.zeros((0, 2))
     return Imagined(acts, np.asarray(imagined), imagined[-1],
-                    world.holds(subgoal, imagined[-1]))
+                    world.holds(subgoal, imagined[-1]), torch.stack(latents).numpy())
