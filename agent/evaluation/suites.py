@@ -186,7 +186,7 @@ def _builtins() -> dict[str, BuiltIn]:
                            "phrasings", lambda n: _mix(CLASSIC, HORIZONS, n), 64),
         "foresight": BuiltIn("the families with consequences, 1-4 subgoals, only tasks a "
                              "straight execution could spoil, held-out phrasings",
-                             _foresight, 40),
+                             _foresight, 60),
         "paraphrase": BuiltIn(f"each task phrased {PARAPHRASES} ways (held-out phrasings)",
                               _paraphrase, 60),
     }
