@@ -173,6 +173,11 @@ def foresee(world: World, state: np.ndarray, plan: Plan,
         text = head + f"{mover} {'am' if mover == 'I' else 'is'} at ({p[0]:+.2f}, {p[1]:+.2f})"
         for e in im.effects:  # read off the imagined path (`scenarios.side_effects.foreseen`)
             text += f"; {e.text()}"
+        heads = getattr(im, "predicates", None)  # `tools.predicates.judge`, where shipped
+        if heads:
+            odds = [f"{what} {100 * heads[k]:.0f}%" for k, what in
+                    (("holds", "it holds"), ("harm", "a side effect")) if k in heads]
+            text += " (read from the imagined latent: " + ", ".join(odds) + ")"
         said.append(text + ".")
         if not im.ok:
             break
