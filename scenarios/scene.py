@@ -6,6 +6,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from scenarios.layout import Layout
+from scenarios.side_effects import broken
 from scenarios.subgoals import AGENT, Plan, Subgoal
 from scenarios.world import agent_pos, block_pos
 
@@ -44,6 +45,7 @@ class SceneDescription(BaseModel):
     rooms: list[RoomView] = []
     doorways: list[DoorwayView] = []
     open_edges: list[str] = []  # table edges with no wall: a block pushed past one falls off
+    broken: list[str] = []  # glasses already broken
 
     @classmethod
     def from_layout(cls, layout: Layout, state: np.ndarray | None = None) -> SceneDescription:
@@ -69,6 +71,8 @@ class SceneDescription(BaseModel):
             doorways=[DoorwayView(name=d.name, rooms=d.rooms, position=d.pos)
                       for d in layout.doorways],
             open_edges=list(layout.open_edges),
+            broken=[] if state is None else [layout.blocks[i].name for i in layout.fragile
+                                             if broken(layout, state, i)],
         )
 
     @property
@@ -99,7 +103,8 @@ class SceneDescription(BaseModel):
                   for d in self.doorways]
         lines += [f"- the {e} edge of the table is open: a block pushed past it falls off"
                   for e in self.open_edges]
-        lines += [f"- the {g} is fragile: it breaks if the agent or a block strikes it"
+        lines += [f"- the {g} is broken" if g in self.broken else
+                  f"- the {g} is fragile: it breaks if the agent or a block strikes it"
                   for g in self.glass_names]
         return "\n".join(lines)
 

@@ -121,11 +121,13 @@ def scene_view(layout: Layout, state: np.ndarray) -> Table:
         elif t.kind == "block":
             mark = (t.colour or "?")[0].upper()
         elif t.kind == "glass":
-            mark = "!"
+            glass = layout.block_index(t.name)
+            mark = "x" if broken(layout, state, glass) else "!"
         else:
             mark = (t.colour or "?")[0].lower()
         room = f" {t.room}" if t.room else ""
-        legend.add_row(mark, escape(t.name), f"{t.position[0]:+.2f} {t.position[1]:+.2f}"
+        name = t.name + (" (broken)" if mark == "x" else "")
+        legend.add_row(mark, escape(name), f"{t.position[0]:+.2f} {t.position[1]:+.2f}"
                        + escape(room))
     grid = Table.grid(padding=(0, 2))
     title = f"{scene.scenario} seed {scene.seed}"
