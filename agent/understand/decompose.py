@@ -207,12 +207,16 @@ def repeats(plan: Plan) -> list[str]:
 
 def mentions(scene: SceneDescription, instruction: str) -> dict[str, int]:
     """How often `instruction` names each of the scene's things: "<colour> <kind>", "home"
-    for the home pad, and a room for the pads in it."""
+    for the home pad, a glass by its name, and a room for the pads in it."""
     names = set(scene.block_names) | set(scene.target_names)
     out = _named_counts(scene, instruction)
     if "home pad" in names:
         homes = len(re.findall(r"\bhome\b", instruction.lower()))
         out["home pad"] = max(out.get("home pad", 0), homes)
+    for glass in scene.glass_names:
+        said = len(re.findall(rf"\b{re.escape(glass)}\b", instruction.lower()))
+        if said:
+            out[glass] = said
     for ns, ew in _ROOM.findall(instruction):
         for t in scene.targets:
             if t.room == f"{ns.lower()}-{ew.lower()} room" and t.kind == "pad":
