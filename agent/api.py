@@ -112,7 +112,8 @@ class Agent:
         world = World(get(scenario).layout(seed))
         state = np.asarray(state, float)
         world.set_state(state)  # raises with the expected shape
-        if not np.allclose(state[world.spec.n_dynamic:], world.static):
+        n = world.spec.n_dynamic
+        if not np.allclose(state[n: n + world.static.size], world.static):
             raise ValueError(f"start_state belongs to another scene: its target and doorway "
                              f"centres differ from those of {scenario} seed {seed}")
         return state.tolist()

@@ -40,3 +40,15 @@ def test_start_state_of_another_scene_is_refused(tmp_path):
     with pytest.raises(ValueError, match="this scene needs"):
         agent.run("pads", "go", seed=0, start_state=[0.0, 1.0])
     assert agent.store.runs() == [], "a refused start state leaves no run behind"
+
+
+def test_a_glass_broken_in_one_episode_is_still_broken_in_the_next(tmp_path):
+    layout = world_for("fragile", 3).layout
+    zone = layout.targets[0].name
+    agent = Agent("hybrid", Resources(executor=ScriptedExecutor(), decomposer=QueuedDecomposer(
+        [[{"skill": "go", "object": "agent", "target": zone}]])), store=RunStore(tmp_path))
+    start = world_for("fragile", 3).state()
+    start[-1] = 1.0  # the glass broke in an earlier episode
+    rec = agent.run("fragile", f"go to the {zone}", seed=3, start_state=start.tolist())
+    assert rec.status in ("done", "failed") and agent.sim_state(rec.thread_id)[-1] == 1.0
+    assert not [e for e in rec.side_effects if e["kind"] == "broke"], "broken before it began"
