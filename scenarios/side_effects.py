@@ -175,12 +175,23 @@ TOUCH_MARGIN = 0.03
 probe's error (2-3 cm), so that a path imagined to graze a block counts as touching it"""
 
 
+def _deeper(path: np.ndarray, reach: float, c: np.ndarray) -> float:
+    """Metres by which the straight segments of a mover's `path` (n, 2) run into the disc of
+    radius `reach` round `c`, beyond how far its first point already was inside: a mover that
+    starts touching a block (the agent beside the block it just pushed) knocks it only by
+    running deeper in, not by leaving."""
+    inside = reach - float(np.linalg.norm(path[0] - c))
+    deepest = max((reach - segment_distance(path[k], path[k + 1], c)
+                   for k in range(len(path) - 1)), default=-np.inf)
+    return deepest - max(0.0, inside)
+
+
 def foreseen(layout: Layout, start: np.ndarray, path: np.ndarray,
              subgoal: Subgoal) -> list[SideEffect]:
     """Side effects read off an imagined `path` (n, S) of `subgoal` from `start` (S,): each
     other block the path of its movers (the agent, and for a push the pushed block) runs into
-    at the block's start position (a glass run into would break), and each mover past an
-    open edge.
+    at the block's start position (a glass run into would break) deeper than it started,
+    and each mover past an open edge.
 
     Why the movers' path and not each block's own predicted position: a learned model drives
     its movers by the actions, but carries a block nothing touches only by memory, and over
@@ -197,8 +208,8 @@ def foreseen(layout: Layout, start: np.ndarray, path: np.ndarray,
         if j == pushed:
             continue
         c = _block_xy(start, j)
-        depth = max((size + BLOCK_RADIUS + TOUCH_MARGIN - segment_distance(p[k], p[k + 1], c)
-                     for p, size in movers for k in range(len(p) - 1)), default=0.0)
+        depth = max((_deeper(p, size + BLOCK_RADIUS + TOUCH_MARGIN, c) for p, size in movers),
+                    default=0.0)
         if depth > 0 and b.fragile:
             out.append(SideEffect("broke", b.name, "would be struck and break", depth))
         elif depth > 0:

@@ -82,3 +82,21 @@ def test_at_risk_sees_the_blocker_on_the_straight_path():
     blocker = dataclasses.replace(layout.blocks[2], pos=tuple(aside))
     moved = dataclasses.replace(layout, blocks=layout.blocks[:2] + (blocker,))
     assert not at_risk(moved, [push])
+
+
+def test_leaving_a_block_one_starts_beside_is_no_knock_but_running_into_it_is():
+    from scenarios.side_effects import foreseen
+
+    world = world_for("clutter", 0)
+    layout = world.layout
+    start = world.state()
+    block = np.asarray(layout.blocks[1].pos)
+    start[0:2] = block + (0.112, 0.0)  # the agent touching block 1, east of it
+    go = Subgoal(skill="go", object="agent", target=layout.targets[0].name)
+    away, into = np.stack([start] * 3), np.stack([start] * 3)
+    away[1, 0:2], away[2, 0:2] = block + (0.2, 0.01), block + (0.5, 0.0)
+    into[1, 0:2], into[2, 0:2] = block + (0.05, 0.0), block - (0.3, 0.0)
+    name = layout.blocks[1].name
+    assert name not in [e.thing for e in foreseen(layout, start, away, go)]
+    knocks = [e for e in foreseen(layout, start, into, go) if e.thing == name]
+    assert knocks and knocks[0].depth > 0.05
