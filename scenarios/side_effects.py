@@ -175,12 +175,15 @@ TOUCH_MARGIN = 0.03
 probe's error (2-3 cm), so that a path imagined to graze a block counts as touching it"""
 
 
-def _deeper(path: np.ndarray, reach: float, c: np.ndarray) -> float:
+def _deeper(path: np.ndarray, reach: float, c: np.ndarray, leaves: bool) -> float:
     """Metres by which the straight segments of a mover's `path` (n, 2) run into the disc of
-    radius `reach` round `c`, beyond how far its first point already was inside: a mover that
-    starts touching a block (the agent beside the block it just pushed) knocks it only by
-    running deeper in, not by leaving."""
-    inside = reach - float(np.linalg.norm(path[0] - c))
+    radius `reach` round `c`; for the agent (`leaves`), beyond how far its first point already
+    was inside. The agent that starts touching a block (beside the block it just pushed)
+    knocks it only by running deeper in, not by leaving it. A pushed block that starts against
+    another (a push stalled against the glass) gets no such allowance: pushing it on shoves
+    the other (measured: the 9 foresight-suite episodes that asked before such a push broke
+    or knocked what was predicted, all 9, when carried out)."""
+    inside = reach - float(np.linalg.norm(path[0] - c)) if leaves else 0.0
     deepest = max((reach - segment_distance(path[k], path[k + 1], c)
                    for k in range(len(path) - 1)), default=-np.inf)
     return deepest - max(0.0, inside)
@@ -208,8 +211,8 @@ def foreseen(layout: Layout, start: np.ndarray, path: np.ndarray,
         if j == pushed:
             continue
         c = _block_xy(start, j)
-        depth = max((_deeper(p, size + BLOCK_RADIUS + TOUCH_MARGIN, c) for p, size in movers),
-                    default=0.0)
+        depth = max((_deeper(p, size + BLOCK_RADIUS + TOUCH_MARGIN, c, leaves=k == 0)
+                     for k, (p, size) in enumerate(movers)), default=0.0)
         if depth > 0 and b.fragile:
             out.append(SideEffect("broke", b.name, "would be struck and break", depth))
         elif depth > 0:

@@ -100,3 +100,19 @@ def test_leaving_a_block_one_starts_beside_is_no_knock_but_running_into_it_is():
     assert name not in [e.thing for e in foreseen(layout, start, away, go)]
     knocks = [e for e in foreseen(layout, start, into, go) if e.thing == name]
     assert knocks and knocks[0].depth > 0.05
+
+
+def test_pushing_on_a_block_jammed_against_another_is_a_sure_knock():
+    from scenarios.side_effects import foreseen
+
+    world = world_for("clutter", 0)
+    layout = world.layout
+    start = world.state()
+    other = np.asarray(layout.blocks[2].pos)
+    start[4:6] = other - (0.125, 0.0)  # block 0 stalled against block 2
+    start[0:2] = other - (0.3, 0.0)
+    push = Subgoal(skill="push", object=layout.blocks[0].name, target=layout.targets[0].name)
+    path = np.stack([start] * 3)
+    path[1, 4:6], path[2, 4:6] = other - (0.06, 0.02), other + (0.2, -0.1)
+    knocks = [e for e in foreseen(layout, start, path, push) if e.thing == layout.blocks[2].name]
+    assert knocks and knocks[0].depth > 0.05
