@@ -345,3 +345,22 @@ def test_ray_sweep_on_a_local_instance(tmp_path, monkeypatch):
     dead = [r for r in rows if r["error"]]
     assert [(r["agent"], r["seed"]) for r in dead] == [("hybrid", suite.episodes[1].seed)]
     assert "the worker died during the episode (ActorDiedError" in dead[0]["error"]
+
+
+def test_the_critic_summary_sets_its_verdicts_against_what_happened():
+    import json
+
+    from agent.evaluation.metrics import critic_summary
+
+    def row(foresight, side_effects, question=None, steps=100):
+        return {"record": json.dumps({"foresight": foresight, "side_effects": side_effects,
+                                      "question": question, "steps": steps})}
+
+    safe, unsafe = [{"safe": True}], [{"safe": False}]
+    rows = [row(safe, []), row(safe, [{"kind": "broke"}]), row(unsafe, [{"kind": "displaced"}]),
+            row(unsafe, [], "Whichever way I take it, I foresee ...", steps=0), row([], [])]
+    assert critic_summary(rows) == {
+        "asked": 1, "foresaw_harm": 4, "acted_predicted_safe": 3,
+        "harmed_when_predicted_safe": 1, "acted_predicted_harm": 1,
+        "harmed_when_predicted_harm": 1}
+    assert critic_summary([row([], [])]) is None  # an agent that never foresaw
