@@ -97,6 +97,38 @@ def pairs(model: WorldModel, family: str, data: dict[str, np.ndarray], names: li
                  torch.from_numpy(y), ep)
 
 
+@torch.no_grad()
+def imagined_pairs(model: WorldModel, family: str, data: dict[str, np.ndarray],
+                   names: list[str], per_episode: int = 8, seed: int = 1) -> Pairs:
+    """Like `pairs`, but the later embedding is *imagined*: the model rolls the recorded
+    actions out from the start's embedding, 1 to T/k chunks, and the label is the predicates
+    on the true state those actions reached. Heads trained on these read the model's own
+    predictions, biases included (a model that under-predicts how far a block slides may
+    still encode the push that sends it off the edge)."""
+    rng = np.random.default_rng(seed)
+    states, actions, seeds = data["state"], data["action"], data["seed"]
+    k = model.config.chunk
+    e_n, t_n = actions.shape[:2]
+    ep = np.repeat(np.arange(e_n), per_episode)
+    n_chunks = rng.integers(1, t_n // k + 1, len(ep))
+    t0 = np.array([rng.integers(0, t_n - c * k + 1) for c in n_chunks])
+    z0 = _encode(model, states[ep, t0])
+    z = torch.empty_like(z0)
+    for c in np.unique(n_chunks):
+        i = np.flatnonzero(n_chunks == c)
+        steps = t0[i, None] + np.arange(c * k)
+        a = torch.from_numpy(actions[ep[i, None], steps].astype(np.float32)).view(len(i), c, k, -1)
+        z[i] = model.rollout(z0[i], a)[:, -1]
+    layouts: dict[int, Layout] = {}
+    y = np.zeros((len(ep), len(names)), np.float32)
+    for n, (e, a, c) in enumerate(zip(ep, t0, n_chunks, strict=True)):
+        s = int(seeds[e])
+        if s not in layouts:
+            layouts[s] = get(family).layout(s)
+        y[n] = labels(layouts[s], names, states[e, a], states[e, a + c * k])
+    return Pairs(z0, z, torch.from_numpy(y), ep)
+
+
 def auc(scores: np.ndarray, truth: np.ndarray) -> float | None:
     """Area under the ROC curve (the chance that a random positive scores above a random
     negative, ties half); None without both classes."""
