@@ -17,7 +17,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from multiprocessing import get_context
 from pathlib import Path
 
 import mujoco
@@ -192,11 +194,43 @@ def _shard_path(out: Path, i: int) -> Path:
     return out / f"shard-{i:05d}.safetensors"
 
 
+def _shard(cfg: CollectConfig, lo: int, hi: int, kinds: np.ndarray, scattered: np.ndarray,
+           progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    """The tensors of episodes lo..hi-1 (one shard): the same in whichever process."""
+    eps = []
+    for i in range(lo, hi):
+        rng = np.random.default_rng([cfg.seed, i])
+        eps.append(collect_episode(cfg.scenario, cfg.seed + i, POLICIES[kinds[i]],
+                                   cfg.steps, rng, cfg.pixels, bool(scattered[i])))
+        if progress:
+            progress(i + 1)
+    tensors = {key: np.stack([e[key] for e in eps]) for key in eps[0]}
+    tensors["seed"] = np.arange(cfg.seed + lo, cfg.seed + hi, dtype=np.int64)
+    tensors["policy"] = kinds[lo:hi].astype(np.int8)
+    return tensors
+
+
+def _write_shard(out: Path, manifest: dict, k: int, tensors: dict[str, np.ndarray]) -> None:
+    """Shard `k` to disk, then the manifest that lists it (each replaced atomically), so that
+    a collection killed at any point resumes after its last listed shard."""
+    path = _shard_path(out, k)
+    tmp = path.with_suffix(".tmp")
+    save_file(tensors, str(tmp), metadata={"scenario": manifest["config"]["scenario"]})
+    os.replace(tmp, path)
+    manifest["shards"].append({"file": path.name, "episodes": len(tensors["seed"])})
+    manifest_path = out / "dataset.json"
+    tmp_manifest = manifest_path.with_suffix(".tmp")
+    tmp_manifest.write_text(json.dumps(manifest, indent=1))
+    os.replace(tmp_manifest, manifest_path)
+
+
 def collect(cfg: CollectConfig, out: str | os.PathLike,
-            progress: Callable[[int], None] | None = None) -> Path:
+            progress: Callable[[int], None] | None = None, workers: int = 1) -> Path:
     """Collect `cfg.episodes` episodes into directory `out`; resumes a partial collection.
 
-    `progress(n)` is called after each finished episode with the count done so far.
+    `progress(n)` is called with the count done so far: after each episode, or, with
+    `workers` > 1 (shards made in that many processes and written in order; the same bytes
+    as one process makes), after each shard.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,26 +262,24 @@ def collect(cfg: CollectConfig, out: str | os.PathLike,
     kinds = np.repeat(np.arange(3), counts)
     np.random.default_rng(cfg.seed).shuffle(kinds)
     scattered = np.random.default_rng([cfg.seed, 1]).random(cfg.episodes) < cfg.scatter
-    for k in range(len(manifest["shards"]), n_shards):
-        lo, hi = k * cfg.shard_size, min((k + 1) * cfg.shard_size, cfg.episodes)
-        eps = []
-        for i in range(lo, hi):
-            rng = np.random.default_rng([cfg.seed, i])
-            eps.append(collect_episode(cfg.scenario, cfg.seed + i, POLICIES[kinds[i]],
-                                       cfg.steps, rng, cfg.pixels, bool(scattered[i])))
-            if progress:
-                progress(i + 1)
-        tensors = {key: np.stack([e[key] for e in eps]) for key in eps[0]}
-        tensors["seed"] = np.arange(cfg.seed + lo, cfg.seed + hi, dtype=np.int64)
-        tensors["policy"] = kinds[lo:hi].astype(np.int8)
-        path = _shard_path(out, k)
-        tmp = path.with_suffix(".tmp")
-        save_file(tensors, str(tmp), metadata={"scenario": cfg.scenario})
-        os.replace(tmp, path)
-        manifest["shards"].append({"file": path.name, "episodes": hi - lo})
-        tmp_manifest = manifest_path.with_suffix(".tmp")
-        tmp_manifest.write_text(json.dumps(manifest, indent=1))
-        os.replace(tmp_manifest, manifest_path)
+    todo = list(range(len(manifest["shards"]), n_shards))
+    spans = [(k * cfg.shard_size, min((k + 1) * cfg.shard_size, cfg.episodes)) for k in todo]
+    pool = None
+    if workers > 1 and len(spans) > 1:
+        # spawn: a fresh interpreter per worker, so no MuJoCo or GL state is forked
+        pool = ProcessPoolExecutor(min(workers, len(spans)), mp_context=get_context("spawn"))
+        made = pool.map(_shard, *zip(*[(cfg, lo, hi, kinds, scattered) for lo, hi in spans],
+                                     strict=True))
+    else:
+        made = (_shard(cfg, lo, hi, kinds, scattered, progress) for lo, hi in spans)
+    try:
+        for k, (_, hi), tensors in zip(todo, spans, made, strict=True):
+            _write_shard(out, manifest, k, tensors)
+            if progress and pool is not None:
+                progress(hi)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return out
 
 

@@ -90,3 +90,14 @@ def test_a_ledge_collection_holds_falls(tmp_path):
     falls = sum(any(fell(world_for("ledge", int(s)).layout, ep[-1], i) for i in range(2))
                 for ep, s in zip(data["state"], data["seed"], strict=True))
     assert falls >= 2, "the world model must see blocks fall to predict falls"
+
+
+def test_collecting_in_worker_processes_gives_the_same_episodes(tmp_path):
+    cfg = CollectConfig("fragile", episodes=12, steps=10, shard_size=4, scatter=0.5)
+    one, two = tmp_path / "one", tmp_path / "two"
+    seen = []
+    collect(cfg, one)
+    collect(cfg, two, progress=seen.append, workers=2)
+    a, b = load(one)[1], load(two)[1]
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert seen[0] == 0 and seen[-1] == 12
