@@ -106,6 +106,8 @@ def imagine(
     from worldmodel import load_packaged
 
     torch.set_num_threads(1)
+    if video is not None and video.suffix.lower() not in (".mp4", ".gif"):
+        raise ValueError(f"cannot write video {video}: use a .mp4 or .gif file name")
     world, goal = world_for(scenario, seed), Subgoal.parse(subgoal)
     model = load_packaged(scenario, obs)
     im = run_imagine(model, world.state(), goal, world)
