@@ -1,18 +1,20 @@
-"""Sampling planners over action chunks: CEM and MPPI in latent space, and the simulator.
+"""Sampling planners over action chunks: CEM and MPPI in latent space (and, in
+`worldmodel.simulator`, the same search scored by MuJoCo itself).
 
 All planners share one interface:
 
-    planner.reset()                               forget the warm start (new subgoal)
-    planner.plan(state, goal_state) -> Decision   actions (H, k, 2) and the best energy
+    planner.reset()                               forget the warm start (new goal)
+    planner.plan(state, goal_state) -> Decision   actions (H, k, A) and the best energy
     planner.shift(chunks)                         warm start: drop the executed chunks
 
-`state` and `goal_state` are (S,) true state vectors from `scenarios.World`; the learned
-planners turn them into observations the way the model was trained (the state itself, or a
-rendered top-down frame), encode them and score candidates with an energy on predicted
-embeddings. The simulator planner scores the same candidates by rolling them out in MuJoCo
-(sampling-based MPC as MuJoCo MPC's predictive sampling does): the upper bound a learned
-model chases. With `hold=True` each chunk holds one action, which makes the search
-H x 2-dimensional instead of H x k x 2.
+`state` and `goal_state` are (S,) observation vectors: a scene's true state, or an outside
+env's observation. The learned planners turn them into what the model reads (the vector
+itself, or a rendered frame through `observe`), encode them and score candidates with an
+energy on predicted embeddings. The search runs in the unit box [-1, 1]^A; the actions a
+decision returns are in the model's (the env's) own units. With `hold=True` each chunk holds
+one action, which makes the search H x A-dimensional instead of H x k x A.
+
+Nothing here imports MuJoCo: planning in latent space needs only torch.
 """
 
 from __future__ import annotations
@@ -22,12 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import mujoco
 import numpy as np
 import torch
-from mujoco import rollout as mj_rollout
 
-from scenarios.world import FRAME_SKIP, with_agent_velocity
 from worldmodel.model import WorldModel
 
 # (N, H, D) predicted embeddings, (K, D) embeddings of the goal -> (N,)
@@ -57,8 +56,9 @@ class PlannerConfig:
     min_std: float = 0.05
     """floor on the std so that the search never freezes"""
     goal_speeds: tuple[float, ...] = (0.15, 0.3)
-    """Agent speeds (m/s) at which the goal is also encoded, in 8 directions each; at every
-    step the nearest of these goal embeddings counts (state models; a frame shows no speed).
+    """Agent speeds (m/s) at which the goal is also encoded, in 8 directions each, along the
+    model's declared `goal_velocity_dims` (state models that declare them; a frame shows no
+    speed); at every step the nearest of these goal embeddings counts.
     A goal is a place, not a place at rest: with the goal at rest alone, the speed needed to
     move 10 cm cost more energy than staying, and sort pushes stalled short of the point
     behind the block (sort push 92% -> 97%, BENCHMARKS.md). () encodes the goal at rest only."""
@@ -87,24 +87,27 @@ class PlannerConfig:
 class Decision:
     """One planner call's answer."""
 
-    actions: np.ndarray  # (H, k, 2) in [-1, 1]
+    actions: np.ndarray  # (H, k, A) in the env's units ([-1, 1] in a scene)
     energy: float  # energy of the chosen sequence
     ms: float  # wall time of the decision
 
 
 class SamplingPlanner:
-    """Shared machinery: a Gaussian over (H, m, 2) actions, warm-started between decisions.
+    """Shared machinery: a Gaussian over (H, m, A) unit-box actions, warm-started between
+    decisions.
 
-    Subclasses provide `_energies(candidates (N, H, k, 2)) -> (N,)` after `_prepare(state, goal)`,
-    and the update rule (`_update`).
+    Subclasses provide `_energies(candidates (N, H, k, A)) -> (N,)` after
+    `_prepare(state, goal)`, the update rule (`_update`) and, when the env's units differ from
+    the unit box, `_to_env`.
     """
 
     chunk: int
+    action_dim: int = 2
 
     def __init__(self, config: PlannerConfig):
         self.config = config
         self.gen = torch.Generator().manual_seed(config.seed)
-        self._mean: torch.Tensor | None = None  # (H, m, 2)
+        self._mean: torch.Tensor | None = None  # (H, m, A)
         self.penalty: Penalty | None = None
 
     @property
@@ -132,11 +135,15 @@ class SamplingPlanner:
             self._mean = torch.cat([self._mean[chunks:], torch.zeros_like(self._mean[:chunks])])
 
     def _expand(self, a: torch.Tensor) -> torch.Tensor:
-        return a.expand(*a.shape[:2], self.chunk, 2) if self.config.hold else a
+        return a.expand(*a.shape[:2], self.chunk, self.action_dim) if self.config.hold else a
+
+    def _to_env(self, unit: torch.Tensor) -> torch.Tensor:
+        """Unit-box actions -> the env's units (the identity unless a subclass says)."""
+        return unit
 
     @torch.no_grad()
     def plan(self, state: np.ndarray, goal_state: np.ndarray) -> Decision:
-        """Best action chunks (H, k, 2) from `state` toward `goal_state`, both (S,)."""
+        """Best action chunks (H, k, A) from `state` toward `goal_state`, both (S,)."""
         t0 = time.perf_counter()
         self._prepare(state, goal_state)
         return self._search(t0)
@@ -144,21 +151,21 @@ class SamplingPlanner:
     @torch.no_grad()
     def _search(self, t0: float) -> Decision:
         c = self.config
-        shape = (c.horizon, self._m, 2)
+        shape = (c.horizon, self._m, self.action_dim)
         mean = self._mean if self._mean is not None else torch.zeros(shape)
         std = torch.full(shape, c.init_std)
         best_a, best_e = mean, float("inf")
         for _ in range(c.iterations):
             noise = torch.randn((c.samples, *shape), generator=self.gen)
-            cand = (mean + std * noise).clamp(-1, 1)  # (N, H, m, 2)
+            cand = (mean + std * noise).clamp(-1, 1)  # (N, H, m, A)
             cand[0] = mean  # the warm-started plan always competes
-            e = self._energies(self._expand(cand))  # (N,)
+            e = self._energies(self._to_env(self._expand(cand)))  # (N,)
             i = int(torch.argmin(e))
             if float(e[i]) < best_e:
                 best_a, best_e = cand[i], float(e[i])
             mean, std = self._update(cand, e, mean, std)
         self._mean = mean
-        actions = self._expand(best_a[None])[0]  # (H, k, 2)
+        actions = self._to_env(self._expand(best_a[None])[0])  # (H, k, A)
         return Decision(actions.numpy().astype(np.float64), best_e,
                         1e3 * (time.perf_counter() - t0))
 
@@ -173,7 +180,7 @@ class SamplingPlanner:
 
 
 def _cem_update(config: PlannerConfig, cand, e, mean, std):
-    elite = cand[torch.topk(e, config.elites, largest=False).indices]  # (K, H, m, 2)
+    elite = cand[torch.topk(e, config.elites, largest=False).indices]  # (K, H, m, A)
     return elite.mean(0), elite.std(0).clamp_min(config.min_std)
 
 
@@ -192,7 +199,7 @@ class LatentPlanner(SamplingPlanner):
         super().__init__(config)
         self.model = model.eval()
         self.energy = energy or model.energy
-        self.chunk = model.config.chunk
+        self.chunk, self.action_dim = model.config.chunk, model.config.action_dim
         if model.config.obs == "pixels" and observe is None:
             raise ValueError("a pixel model needs observe=... (a state -> frame function); "
                              "make_planner(kind, model, world=...) builds one from the world")
@@ -204,16 +211,23 @@ class LatentPlanner(SamplingPlanner):
         obs = torch.as_tensor(np.asarray(self.observe(state)))[None]
         return self.model.encode(obs)[0]
 
+    def _to_env(self, unit):
+        return self.model.env_action(unit)
+
     @torch.no_grad()
     def goal_embeddings(self, goal_state: np.ndarray) -> torch.Tensor:
-        """(K, D): the goal state encoded at rest and, for a state model, with the agent
-        moving at each of `config.goal_speeds` in 8 directions."""
+        """(K, D): the goal state encoded as given and, for a state model that declares its
+        agent's velocity entries (`ModelConfig.goal_velocity_dims`), with the agent moving at
+        each of `config.goal_speeds` in 8 directions."""
         goals = [np.asarray(goal_state, float)]
-        # Scenario states begin with the agent's x, y, vx, vy; a toy state may have no speed.
-        if self.model.config.obs == "state" and goals[0].size >= 4:
+        vel = list(self.model.config.goal_velocity_dims)
+        if self.model.config.obs == "state" and vel:
             angles = 2 * np.pi * np.arange(GOAL_DIRECTIONS) / GOAL_DIRECTIONS
-            goals += [with_agent_velocity(goals[0], v * np.array([np.cos(a), np.sin(a)]))
-                      for v in self.config.goal_speeds for a in angles]
+            for v in self.config.goal_speeds:
+                for a in angles:
+                    moving = goals[0].copy()
+                    moving[vel] = v * np.array([np.cos(a), np.sin(a)])
+                    goals.append(moving)
         obs = torch.as_tensor(np.stack([np.asarray(self.observe(g)) for g in goals]))
         return self.model.encode(obs)
 
@@ -250,59 +264,6 @@ class MPPIPlanner(LatentPlanner):
 
     def _update(self, cand, e, mean, std):
         return _mppi_update(self.config, cand, e, mean, std)
-
-
-def state_energy(states: np.ndarray, goal: np.ndarray, n_dynamic: int) -> np.ndarray:
-    """Simulator cost: squared distance of positions (and 0.1 x velocities) to the goal,
-    summed over the horizon. states (N, H, S), goal (S,) -> (N,)."""
-    d = (states[..., :n_dynamic] - goal[:n_dynamic]) ** 2
-    w = np.where(np.arange(n_dynamic) % 4 < 2, 1.0, 0.1)
-    return (d * w).sum(-1).sum(-1)
-
-
-class SimulatorPlanner(SamplingPlanner):
-    """The same search, scored by rolling candidates out in MuJoCo itself (no learned model).
-
-    `update` picks the rule: 'cem' (default, so that only the model differs from CEMPlanner)
-    or 'mppi'.
-    """
-
-    def __init__(self, world, config: PlannerConfig | None = None, chunk: int = 5,
-                 update: Literal["cem", "mppi"] = "cem"):
-        # The simulator is exact: holding one action per chunk (half the search dimensions)
-        # is what measured best for it (100% on push); the learned planners do better with
-        # free actions.
-        super().__init__(config or PlannerConfig(hold=True))
-        self.world, self.chunk, self.frame_skip = world, chunk, FRAME_SKIP
-        self.update = update
-        self._data = mujoco.MjData(world.model)
-        self._x0 = self._goal = None
-
-    def _update(self, cand, e, mean, std):
-        rule = _cem_update if self.update == "cem" else _mppi_update
-        return rule(self.config, cand, e, mean, std)
-
-    def _prepare(self, state, goal_state):
-        w = self.world
-        w.write_state(self._data, state)
-        spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
-        self._x0 = np.empty(mujoco.mj_stateSize(w.model, spec))
-        mujoco.mj_getState(w.model, self._data, self._x0, spec)
-        self._goal = np.asarray(goal_state, float)
-
-    def _energies(self, actions):
-        w, n = self.world, actions.shape[0]
-        h, k = actions.shape[1], actions.shape[2]
-        ctrl = np.repeat(actions.numpy().reshape(n, h * k, 2), self.frame_skip, axis=1)
-        out, _ = mj_rollout.rollout(w.model, self._data, np.repeat(self._x0[None], n, 0), ctrl)
-        out = out[:, k * self.frame_skip - 1:: k * self.frame_skip]  # (N, H, nstate)
-        nq, nv = w.model.nq, w.model.nv
-        states = w.states_from_physics(out[..., 1: 1 + nq], out[..., 1 + nq: 1 + nq + nv])
-        states = states[..., : w.spec.n_dynamic]  # (N, H, n_dynamic)
-        e = torch.from_numpy(state_energy(states, self._goal, w.spec.n_dynamic))
-        if self.penalty is not None:
-            e = e + self.penalty(torch.from_numpy(states)).to(e.dtype)
-        return e
 
 
 Kind = Literal["cem", "mppi", "sim"]
@@ -347,5 +308,17 @@ def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
     if kind == "sim":
         if world is None:
             raise ValueError("planner 'sim' needs world=... (the scenarios.World to roll out in)")
+        from worldmodel.simulator import SimulatorPlanner
+
         return SimulatorPlanner(world, config, chunk=model.config.chunk if model else 5)
     raise ValueError(f"unknown planner {kind!r}; choose cem, mppi or sim")
+
+
+def __getattr__(name: str):
+    # The simulator planner lives apart so that latent planning never imports MuJoCo; its old
+    # names here still work.
+    if name in ("SimulatorPlanner", "state_energy"):
+        from worldmodel import simulator
+
+        return getattr(simulator, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -53,13 +53,13 @@ def train(
         def progress(step: int, row: dict) -> None:
             info = f"loss {row['loss']:.3f}" if "loss" in row else ""
             if "eff_rank" in row:
-                info += f" rank {row['eff_rank']:.1f} probe {row['probe_rmse_m'] * 100:.1f}cm"
+                info += f" rank {row['eff_rank']:.1f} probe {row['probe_rmse'] * 100:.1f}cm"
             bar.update(task, completed=step, info=info)
 
         final = run_train(mc, tc, out, data=data, name=name, resume=resume, command=command,
                           progress=progress)
     console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
-                  f"probe {final['probe_rmse_m'] * 100:.1f} cm, rank {final['eff_rank']:.1f}, "
+                  f"probe {final['probe_rmse'] * 100:.1f} cm, rank {final['eff_rank']:.1f}, "
                   f"1-step error {final['pred_err_h1']:.3f}")
 
 
