@@ -217,10 +217,16 @@ class LatentPlanner(SamplingPlanner):
     @torch.no_grad()
     def goal_embeddings(self, goal_state: np.ndarray) -> torch.Tensor:
         """(K, D): the goal state encoded as given and, for a state model that declares its
-        agent's velocity entries (`ModelConfig.goal_velocity_dims`), with the agent moving at
-        each of `config.goal_speeds` in 8 directions."""
+        agent's planar velocity (`ModelConfig.goal_velocity_dims`), with the agent moving at
+        each of `config.goal_speeds` in 8 directions; one that declares only which entries
+        are velocities (`velocity_dims`) also gets the goal at rest."""
         goals = [np.asarray(goal_state, float)]
         vel = list(self.model.config.goal_velocity_dims)
+        still = list(self.model.config.velocity_dims)
+        if self.model.config.obs == "state" and not vel and still:
+            # A goal is a configuration: the speeds it was recorded at are no part of it.
+            goals.append(goals[0].copy())
+            goals[-1][still] = 0
         if self.model.config.obs == "state" and vel:
             angles = 2 * np.pi * np.arange(GOAL_DIRECTIONS) / GOAL_DIRECTIONS
             for v in self.config.goal_speeds:

@@ -405,3 +405,40 @@ def finetune_probe(model: WorldModel, eps: Episodes, tc: TrainConfig,
         loss.backward()
         opt.step()
     return {"probe_finetune_loss": float(loss.detach())}
+
+
+def model_config_for_data(name: str, dataset, **overrides) -> ModelConfig:
+    """A state model config for a `worldmodel.datasets.Dataset`: sizes from its episodes,
+    action bounds and layout from what the data (or its env) declares."""
+    eps, layout = dataset.episodes, dataset.layout
+    return ModelConfig(scenario=name, obs="state", state_dim=eps.states.shape[1],
+                       n_dynamic=eps.states.shape[1], action_dim=eps.actions.shape[1],
+                       action_low=tuple(dataset.action_low), action_high=tuple(dataset.action_high),
+                       position_dims=layout.position_dims, velocity_dims=layout.velocity_dims,
+                       goal_velocity_dims=layout.goal_velocity_dims, **overrides)
+
+
+def train_env(env_id: str, data: str | os.PathLike, out: str | os.PathLike, tc: TrainConfig,
+              obs_key: str | None = None, name: str = "model", procs: int = 1,
+              command: str = "", progress: Callable[[int, dict], None] | None = None,
+              **overrides) -> dict:
+    """What `wmagent train --env` does: read the episodes in `data` (any format
+    `worldmodel.datasets.read` knows), build the model config, train into OUT/NAME."""
+    from worldmodel.datasets import read
+    from worldmodel.envs import EnvLayout, make
+
+    dataset = read(data, obs_key)
+    if dataset.env_id and dataset.env_id != env_id:
+        raise ValueError(f"{data} was collected from {dataset.env_id!r}, not {env_id!r}; pass "
+                         f"--env {dataset.env_id} or other data")
+    if not dataset.action_low or dataset.layout == EnvLayout():
+        env, _ = make(env_id, obs_key)  # the env knows its bounds and may declare a layout
+        if not dataset.action_low:
+            dataset.action_low = tuple(float(x) for x in env.action_space.low)
+            dataset.action_high = tuple(float(x) for x in env.action_space.high)
+        if dataset.layout == EnvLayout():
+            dataset.layout = EnvLayout.from_env(env, env_id)
+        env.close()
+    mc = model_config_for_data(env_id, dataset, **overrides)
+    return train(mc, tc, out, name=name, command=command, progress=progress,
+                 episodes=dataset.episodes, procs=procs)

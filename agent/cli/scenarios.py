@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from agent.cli import envs
 from agent.cli.limits import MAX_SEED
 
 console = Console()
@@ -80,21 +81,34 @@ def show(
 
 
 def collect(
-    name: Annotated[str, typer.Argument(help="Scenario name.")],
+    name: Annotated[str | None, typer.Argument(help="Scenario name (or --env).")] = None,
     episodes: Annotated[int, typer.Option(min=1, help="Episodes to collect.")] = 1000,
     out: Annotated[Path, typer.Option(help="Output directory (resumed if it exists).")] = Path(
         "data/collect"),
-    steps: Annotated[int, typer.Option(min=1, help="Control steps per episode.")] = 100,
+    steps: Annotated[int | None, typer.Option(min=1, help="Control steps per episode "
+                                              "(scenes: 100; --env: until the env ends).")]
+    = None,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="First scene seed.")] = 0,
     pixels: Annotated[int, typer.Option(min=0, help="Also store frames of this side; 0: no.")] = 0,
     shard_size: Annotated[int, typer.Option(min=1, help="Episodes per shard file.")] = 256,
     scatter: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of episodes whose "
                                            "blocks start at random places.")] = 0.0,
+    env: Annotated[str | None, typer.Option(help="A Gymnasium env id instead of a scenario "
+                                            "(module:Env-v0 imports module).")] = None,
+    policy: Annotated[str, typer.Option(help="--env: random or MODULE:CALLABLE.")] = "random",
+    obs_key: Annotated[str | None, typer.Option(help="--env: entry of a Dict observation.")]
+    = None,
 ) -> None:
     """Collect episodes (random, noisy-scripted, scripted) into safetensors shards."""
     from scenarios.collect import CollectConfig
     from scenarios.collect import collect as run_collect
 
+    if env is not None or name is None:
+        if env is None:
+            raise ValueError("name a scenario (`wmagent scenarios list`) or a Gymnasium env "
+                             "with --env ENV_ID")
+        return envs.collect(env, episodes, out, policy, seed, steps, obs_key)
+    steps = 100 if steps is None else steps
     cfg = CollectConfig(_check_scenario(name), episodes, steps=steps, seed=seed, pixels=pixels,
                         shard_size=shard_size, scatter=scatter)
     start = time.perf_counter()

@@ -11,14 +11,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from agent.cli import envs
 from agent.cli.limits import MAX_SEED
 
 console = Console()
 
 
 def train(
-    scenario: Annotated[str, typer.Argument(help="Scenario family (`wmagent scenarios list`).")],
-    out: Annotated[Path, typer.Option(help="Directory for the checkpoint and metrics.")],
+    scenario: Annotated[str | None, typer.Argument(help="Scenario family (`wmagent scenarios "
+                                                   "list`), or --env.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory for the checkpoint and metrics.")]
+    = None,
     obs: Annotated[str, typer.Option(help="Observation: state or pixels.")] = "state",
     objective: Annotated[str, typer.Option(help="jepa or reconstruction.")] = "jepa",
     data: Annotated[Path | None, typer.Option(help="Collection directory, collected into first "
@@ -36,11 +39,29 @@ def train(
     seed: Annotated[int, typer.Option(
         min=0, max=MAX_SEED, help="Seed for data, init and batches.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/NAME.resume.pt.")] = False,
+    env: Annotated[str | None, typer.Option(help="A Gymnasium env id instead of a scenario; "
+                                            "--data is then its episodes (a `collect --env` "
+                                            "folder, minari:ID or a Minari folder, HDF5).")]
+    = None,
+    procs: Annotated[int, typer.Option(min=1, help="Processes (DistributedDataParallel; "
+                                       "one GPU each when there are GPUs).")] = 1,
+    obs_key: Annotated[str | None, typer.Option(help="--env: entry of a Dict observation.")]
+    = None,
+    chunk: Annotated[int, typer.Option(min=1, help="--env: control steps per latent step.")]
+    = 5,
 ) -> None:
     """Train a world model (JEPA + SIGReg, or a reconstruction baseline) on collected episodes."""
     from worldmodel.config import TrainConfig
     from worldmodel.train import model_config_for
     from worldmodel.train import train as run_train
+
+    if out is None:
+        raise ValueError("give --out DIR for the checkpoint and metrics")
+    if env is not None or scenario is None:
+        if env is None or data is None:
+            raise ValueError("name a scenario, or a Gymnasium env with --env ENV_ID and its "
+                             "episodes with --data (`wmagent collect --env ENV_ID`)")
+        return envs.train(env, data, out, name, steps, batch, seed, procs, obs_key, chunk)
 
     mc = model_config_for(scenario, obs, objective, image_size=image_size)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
@@ -57,15 +78,16 @@ def train(
             bar.update(task, completed=step, info=info)
 
         final = run_train(mc, tc, out, data=data, name=name, resume=resume, command=command,
-                          progress=progress)
+                          progress=progress if procs == 1 else None, procs=procs)
     console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
                   f"probe {final['probe_rmse'] * 100:.1f} cm, rank {final['eff_rank']:.1f}, "
                   f"1-step error {final['pred_err_h1']:.3f}")
 
 
 def plan(
-    scenario: Annotated[str, typer.Argument(help="Scenario family.")],
-    subgoal: Annotated[str, typer.Option(help="e.g. 'push red block to green zone'.")],
+    scenario: Annotated[str | None, typer.Argument(help="Scenario family, or --env.")] = None,
+    subgoal: Annotated[str | None, typer.Option(help="e.g. 'push red block to green zone'.")]
+    = None,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     planner: Annotated[str, typer.Option(help="cem, mppi or sim.")] = "cem",
     obs: Annotated[str, typer.Option(help="Observation of the packaged model: state or pixels.")]
@@ -74,9 +96,32 @@ def plan(
                                                     "one.")] = None,
     max_steps: Annotated[int, typer.Option(min=1, help="Control-step budget.")] = 300,
     video: Annotated[Path | None, typer.Option(help="Write an mp4/gif of the episode.")] = None,
+    env: Annotated[str | None, typer.Option(help="A Gymnasium env id: measure goal-reaching "
+                                            "on held-out seeds instead.")] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="--env: held-out episodes.")] = 100,
+    offset: Annotated[int, typer.Option(min=1, help="--env: K, the goal is the observation "
+                                        "K recorded steps after the start.")] = 25,
+    budget: Annotated[int, typer.Option(min=1, help="--env: control steps allowed.")] = 50,
+    policy: Annotated[str, typer.Option(help="--env: the policy whose actions make the goals "
+                                        "(random or MODULE:CALLABLE).")] = "random",
+    obs_key: Annotated[str | None, typer.Option(help="--env: entry of a Dict observation.")]
+    = None,
+    json_out: Annotated[bool, typer.Option("--json", help="--env: print the result as JSON.")]
+    = False,
 ) -> None:
     """Plan and execute one subgoal in a seeded scene with the world model (or the simulator)."""
     from worldmodel.mpc import plan_episode
+    from worldmodel.reach import EVAL_SEED
+
+    if env is not None or scenario is None:
+        if env is None or checkpoint is None:
+            raise ValueError("name a scenario and --subgoal, or a Gymnasium env with --env "
+                             "ENV_ID and --checkpoint DIR")
+        return envs.plan(env, checkpoint, episodes, offset, budget, seed or EVAL_SEED, policy,
+                         obs_key, json_out)
+    if subgoal is None:
+        raise ValueError("give the subgoal to plan with --subgoal, e.g. 'push red block to "
+                         "green zone'")
 
     result = plan_episode(scenario, subgoal, seed, planner, obs, checkpoint, max_steps, video)
     verdict = "[green]reached[/]" if result.success else f"[red]failed[/] ({result.reason})"
