@@ -90,8 +90,9 @@ def reach(env, planner: Planner, obs: np.ndarray, goal_obs: np.ndarray, success:
         planner.shift(execute)
     if not done and reason is None:
         reason = f"budget of {budget} control steps spent"
+    dim = env.action_space.shape[0]
     return Reached(done, len(actions), np.asarray(observations),
-                   np.asarray(actions).reshape(len(actions), -1), ms, reason)
+                   np.asarray(actions, np.float32).reshape(len(actions), dim), ms, reason)
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -120,7 +121,8 @@ class GoalReport:
     mean_steps_success: float  # over the successful ones
     ms_per_decision: float  # median planner time
     decisions: int
-    skipped: int  # seeds whose recorded episode ended before K steps
+    skipped: int  # seeds whose recorded episode ended before K steps, or whose goal held
+    # at the start already (solved starts would inflate the rate)
     start_distance: float  # median distance from start to goal over the success dims
     failures: dict[str, int]  # reason -> count
 
@@ -146,6 +148,10 @@ def evaluate_goals(env_id: str, model: WorldModel, episodes: int = 100, offset: 
     failures: dict[str, int] = {}
     s = seed
     while len(steps) < episodes:
+        if skipped > 10 * episodes:
+            raise ValueError(f"{skipped} of {s - seed} seeds gave no goal: {policy!r} episodes "
+                             f"of {env_id} end before {offset} steps (or do not move); lower "
+                             "--offset or collect goals with another --policy")
         raw, _ = env.reset(seed=s)
         start, goal = observe(raw), None
         act = load_policy(policy, env, s)
@@ -157,7 +163,7 @@ def evaluate_goals(env_id: str, model: WorldModel, episodes: int = 100, offset: 
                 ended = True
                 break
         s += 1
-        if ended:
+        if ended or success(start, obs, False):
             skipped += 1
             continue
         goal = obs
