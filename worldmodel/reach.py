@@ -134,16 +134,18 @@ def evaluate_goals(env_id: str, model: WorldModel, episodes: int = 100, offset: 
                    budget: int = 50, policy: str = "random", seed: int = EVAL_SEED,
                    obs_key: str | None = None, config: PlannerConfig | None = None,
                    layout: EnvLayout | None = None,
-                   progress: Callable[[int, int], None] | None = None) -> GoalReport:
-    """Goal-reaching success of `model` with a CEM planner on `episodes` held-out seeds
-    (from `seed` on): goal = the observation `policy` reaches `offset` steps after
-    `reset(seed)`; the agent starts from the same `reset(seed)` with `budget` steps."""
+                   progress: Callable[[int, int], None] | None = None,
+                   planner: Planner | None = None) -> GoalReport:
+    """Goal-reaching success of `model` on `episodes` held-out seeds (from `seed` on): goal =
+    the observation `policy` reaches `offset` steps after `reset(seed)`; the agent starts
+    from the same `reset(seed)` with `budget` steps. `planner` defaults to a `CEMPlanner`
+    with `config` (a `worldmodel.landmarks.LandmarkPlanner` plans far goals)."""
     torch.set_num_threads(1)  # measured: more threads make each decision far slower here
     env, observe = make(env_id, obs_key, max_episode_steps=max(offset, budget) + 1)
     layout = layout or EnvLayout.from_env(env, env_id)
     success = success_for(layout)
     dims = list(layout.success_dims) or slice(None)
-    planner = CEMPlanner(model, config or PlannerConfig())
+    planner = planner or CEMPlanner(model, config or PlannerConfig())
     wins, steps, win_steps, ms, dist, skipped = 0, [], [], [], [], 0
     failures: dict[str, int] = {}
     s = seed

@@ -62,9 +62,11 @@ def train(env_id: str, data: Path, out: Path, name: str, steps: int, batch: int,
 
 
 def plan(env_id: str, checkpoint: Path, episodes: int, offset: int, budget: int, seed: int,
-         policy: str, obs_key: str | None, as_json: bool) -> None:
+         policy: str, obs_key: str | None, as_json: bool, landmarks: Path | None) -> None:
     """Goal-reaching success on held-out seeds; JSON or one line."""
     from worldmodel.checkpoint import load
+    from worldmodel.datasets import read
+    from worldmodel.landmarks import LandmarkPlanner
     from worldmodel.reach import evaluate_goals
 
     path = checkpoint / "model" if checkpoint.is_dir() else checkpoint
@@ -74,8 +76,11 @@ def plan(env_id: str, checkpoint: Path, episodes: int, offset: int, budget: int,
                          f"{env_id!r}")
     with _bar(f"plan {env_id}") as bar:
         task = bar.add_task("", total=episodes, info="")
+        planner = None if landmarks is None else LandmarkPlanner(
+            model, read(landmarks, obs_key).episodes)
         report = evaluate_goals(env_id, model, episodes, offset, budget, policy, seed, obs_key,
-                                progress=lambda n, _: bar.update(task, completed=n))
+                                progress=lambda n, _: bar.update(task, completed=n),
+                                planner=planner)
     if as_json:
         print(json.dumps(report.to_dict(), indent=1))
         return

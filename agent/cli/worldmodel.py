@@ -108,6 +108,9 @@ def plan(
     = None,
     json_out: Annotated[bool, typer.Option("--json", help="--env: print the result as JSON.")]
     = False,
+    landmarks: Annotated[Path | None, typer.Option(help="--env: episodes (any --data format) "
+                                                   "whose observations route far goals; "
+                                                   "default: plan flat.")] = None,
 ) -> None:
     """Plan and execute one subgoal in a seeded scene with the world model (or the simulator)."""
     from worldmodel.mpc import plan_episode
@@ -118,7 +121,7 @@ def plan(
             raise ValueError("name a scenario and --subgoal, or a Gymnasium env with --env "
                              "ENV_ID and --checkpoint DIR")
         return envs.plan(env, checkpoint, episodes, offset, budget, seed or EVAL_SEED, policy,
-                         obs_key, json_out)
+                         obs_key, json_out, landmarks)
     if subgoal is None:
         raise ValueError("give the subgoal to plan with --subgoal, e.g. 'push red block to "
                          "green zone'")
