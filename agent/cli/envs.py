@@ -56,6 +56,8 @@ def train(env_id: str, data: Path, out: Path, name: str, steps: int, batch: int,
 
         final = train_env(env_id, data, out, tc, obs_key, name, procs, command,
                           progress if procs == 1 else None, chunk=chunk)
+    if not final:  # a process of torchrun's other than rank 0: rank 0 reports
+        return
     console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
                   f"rank {final['eff_rank']:.1f}, probe rmse {final['probe_rmse']:.3f}, "
                   f"1-step error {final['pred_err_h1']:.3f}")

@@ -79,6 +79,8 @@ def train(
 
         final = run_train(mc, tc, out, data=data, name=name, resume=resume, command=command,
                           progress=progress if procs == 1 else None, procs=procs)
+    if not final:  # a process of torchrun's other than rank 0: rank 0 reports
+        return
     console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
                   f"probe {final['probe_rmse'] * 100:.1f} cm, rank {final['eff_rank']:.1f}, "
                   f"1-step error {final['pred_err_h1']:.3f}")

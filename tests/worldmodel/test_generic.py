@@ -209,3 +209,30 @@ def test_fit_trains_on_episodes_in_memory(tmp_path):
     assert rows[-2]["loss"] < 0.7 * rows[0]["loss"]
     # a 2-D state: about two directions of spread, not a point
     assert final["eff_rank"] > 1.5 and final["emb_std"] > 0.3
+
+
+def test_landmark_route_goes_round_what_the_data_never_crossed():
+    from worldmodel.landmarks import LandmarkConfig, LandmarkPlanner
+
+    class Identity(WorldModel):
+        def encode(self, obs):
+            return obs.float()
+
+    # Two recorded episodes along a U: up the west side, across the north, down the east.
+    # Nothing was recorded across the middle, where a wall would stand.
+    t = np.linspace(0, 1, 101)[:, None]
+    west_north = np.concatenate([np.hstack([-0.5 + 0 * t, -0.5 + t]),
+                                 np.hstack([-0.5 + 0.5 * t, 0.5 + 0 * t])])
+    north_east = np.concatenate([np.hstack([0.5 * t, 0.5 + 0 * t]),
+                                 np.hstack([0.5 + 0 * t, 0.5 - t])])
+    eps = Episodes.from_lists([west_north, north_east],
+                              [np.zeros((len(west_north) - 1, 2)),
+                               np.zeros((len(north_east) - 1, 2))])
+    model = Identity(ModelConfig(scenario="u", state_dim=2, n_dynamic=2, latent_dim=2,
+                                 hidden=4))
+    planner = LandmarkPlanner(model, eps, LandmarkConfig(stride=5, hops=3))
+    path = planner.route(np.array([-0.5, -0.45]), np.array([0.5, -0.45]))
+    ys = planner.obs[path, 1]
+    assert len(path) > 20 and float(ys.max()) > 0.45  # by the north, not straight across
+    # near the goal, the planner aims at the goal itself
+    assert len(planner.route(np.array([0.5, -0.3]), np.array([0.5, -0.45]))) <= 5
