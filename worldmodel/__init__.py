@@ -10,17 +10,16 @@ Public API:
                     for any Gymnasium env; evaluate_goals(...) for `wmagent plan --env`
   worldmodel.datasets: read(path), write_minari(...): collections, Minari, HDF5
   worldmodel.mpc: run_subgoal, StepInfo, SubgoalResult (the project's scenes)
-  imagine(model, state, subgoal_or_actions, world) -> Imagined (the project's scenes)
+  worldmodel.imagine: imagine(model, state, subgoal_or_actions, world) -> Imagined (scenes)
 
-Importing the model, the planners, training and datasets needs neither MuJoCo nor OpenGL;
-what needs a scene (`imagine`, `worldmodel.mpc`, `worldmodel.simulator`) imports it itself.
+Importing this package, the model, the planners (`planning`, `landmarks`), `fit`, `reach`
+and `datasets` needs neither MuJoCo nor OpenGL; what needs a scene (`imagine`, `mpc`,
+`simulator`, `train`, which collects scenes) imports it.
 """
 
 from worldmodel.checkpoint import load, load_packaged, save
 from worldmodel.config import ModelConfig, TrainConfig
 from worldmodel.data import Episodes
-from worldmodel.imagine import Imagined, imagine
 from worldmodel.model import WorldModel
 
-__all__ = ["Episodes", "Imagined", "ModelConfig", "TrainConfig", "WorldModel", "imagine", "load",
-           "load_packaged", "save"]
+__all__ = ["Episodes", "ModelConfig", "TrainConfig", "WorldModel", "load", "load_packaged", "save"]

@@ -5,17 +5,15 @@ without simulating anything. The agent uses it to check an LLM plan before actin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from scenarios.subgoals import Subgoal
+from scenarios.world import World, agent_pos, block_pos
 from worldmodel.model import WorldModel
+from worldmodel.mpc import GoalSchedule
 from worldmodel.planning import CEMPlanner, Penalty, PlannerConfig
-
-if TYPE_CHECKING:  # a scene needs MuJoCo: imported where it is used, not with the package
-    from scenarios.subgoals import Subgoal
-    from scenarios.world import World
 
 
 @dataclass
@@ -31,8 +29,6 @@ class Imagined:
         """One sentence for a person or an LLM. Given the `subgoal`, only the things it moves
         are placed: the readout of a block nothing touches drifts over a long imagination
         (tens of centimetres, BENCHMARKS.md), and saying where it "will be" would mislead."""
-        from scenarios.world import agent_pos, block_pos
-
         s = self.final_state
         a = agent_pos(s)
         parts = [f"agent at ({a[0]:+.2f}, {a[1]:+.2f})"]
@@ -61,9 +57,6 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
     executor does (`worldmodel.mpc.run_subgoal`): detour goal states, and a cost on the
     predicted states.
     """
-    from scenarios.subgoals import Subgoal
-    from worldmodel.mpc import GoalSchedule
-
     k, n = model.config.chunk, model.config.n_dynamic
     state = np.asarray(state, float)
     observe = (lambda s: s) if model.config.obs == "state" else (

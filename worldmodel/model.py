@@ -8,15 +8,16 @@ is one action chunk of k control steps, so a horizon of H latent steps spans H *
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
-from worldmodel.config import ModelConfig
-
-
-def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, hidden),
-                         nn.GELU(), nn.Linear(hidden, n_out))
+from worldmodel.config import ModelConfig, TrainConfig
+from worldmodel.data import Episodes
+from worldmodel.fit import fit as fit_episodes
+from worldmodel.layers import mlp
 
 
 class PixelEncoder(nn.Module):
@@ -164,14 +165,13 @@ class WorldModel(nn.Module):
                              "train one with `--objective reconstruction`")
         return self.decoder(z)
 
-    def fit(self, episodes, config=None, out=None, progress=None) -> dict:
-        """Train this model on `episodes` (a `worldmodel.data.Episodes`, in memory) with the
-        `TrainConfig` `config`; returns the final metrics. With `out`, metrics and a resume
-        file are written there. See `worldmodel.train.fit`."""
-        from worldmodel.config import TrainConfig
-        from worldmodel.train import fit
-
-        return fit(self, episodes, config or TrainConfig(), out=out, progress=progress)
+    def fit(self, episodes: Episodes, config: TrainConfig | None = None,
+            out: str | os.PathLike | None = None,
+            progress: Callable[[int, dict], None] | None = None) -> dict:
+        """Train this model on `episodes` (in memory, any lengths) with `config`; returns the
+        final metrics. With `out`, metrics and a resume file are written there
+        (`worldmodel.fit.fit`)."""
+        return fit_episodes(self, episodes, config or TrainConfig(), out=out, progress=progress)
 
     @property
     def device(self) -> torch.device:

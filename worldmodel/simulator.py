@@ -13,7 +13,7 @@ import torch
 from mujoco import rollout as mj_rollout
 
 from scenarios.world import FRAME_SKIP
-from worldmodel.planning import PlannerConfig, SamplingPlanner, _cem_update, _mppi_update
+from worldmodel.sampling import PlannerConfig, SamplingPlanner, _cem_update, _mppi_update
 
 
 def state_energy(states: np.ndarray, goal: np.ndarray, n_dynamic: int) -> np.ndarray:

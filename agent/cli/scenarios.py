@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from agent.cli import envs
 from agent.cli.limits import MAX_SEED
+from agent.cli.worldmodel import collect_env
 
 console = Console()
 scenarios_app = typer.Typer(help="List and inspect the registered scenarios.",
@@ -107,7 +107,7 @@ def collect(
         if env is None:
             raise ValueError("name a scenario (`wmagent scenarios list`) or a Gymnasium env "
                              "with --env ENV_ID")
-        return envs.collect(env, episodes, out, policy, seed, steps, obs_key)
+        return collect_env(env, episodes, out, policy, seed, steps, obs_key)
     steps = 100 if steps is None else steps
     cfg = CollectConfig(_check_scenario(name), episodes, steps=steps, seed=seed, pixels=pixels,
                         shard_size=shard_size, scatter=scatter)

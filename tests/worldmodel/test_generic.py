@@ -26,9 +26,9 @@ ROOT = Path(__file__).parents[2]
 POINT = "tiny_envs:Point-v0"
 
 
-def test_importing_model_planner_and_training_needs_no_mujoco_or_opengl():
-    code = ("import sys, worldmodel, worldmodel.planning, worldmodel.train, worldmodel.reach, "
-            "worldmodel.datasets; "
+def test_importing_model_planners_and_fit_needs_no_mujoco_or_opengl():
+    code = ("import sys, worldmodel, worldmodel.planning, worldmodel.fit, worldmodel.reach, "
+            "worldmodel.datasets, worldmodel.landmarks; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('mujoco', 'OpenGL', 'scenarios', 'glfw')))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -9,8 +9,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from scenarios.collect import CollectConfig, collect
-from worldmodel import checkpoint, imagine, load
+from worldmodel import checkpoint, load
 from worldmodel.config import TrainConfig
+from worldmodel.imagine import imagine
 from worldmodel.train import model_config_for, train
 
 
