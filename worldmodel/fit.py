@@ -162,6 +162,7 @@ def process() -> tuple[int, int]:
 
 
 def device_of_process() -> str:
+    """The device this process trains on: its own GPU (LOCAL_RANK) if there are GPUs."""
     if not torch.cuda.is_available():
         return "cpu"
     return f"cuda:{int(os.environ.get('LOCAL_RANK', process()[0]))}"
@@ -178,7 +179,7 @@ def fit(model: nn.Module, episodes: Episodes, tc: TrainConfig,
     With `out`, OUT/NAME.metrics.jsonl gets a row every `tc.log_every` steps and
     OUT/NAME.resume.pt (weights, optimiser, step) is kept, from which `resume` continues.
     `progress(step, metrics)` is called after every step. Inside a process group (see
-    `train`) each process draws `tc.batch / world size` windows a step and only rank 0
+    `worldmodel.train`) each process draws `tc.batch / world size` windows a step and only rank 0
     evaluates and writes.
     """
     rank, world = process()
