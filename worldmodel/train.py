@@ -166,7 +166,8 @@ def train_env(env_id: str, data: str | os.PathLike, out: str | os.PathLike, tc: 
     """What `wmagent train --env` does: read the episodes in `data` (any format
     `worldmodel.datasets.read` knows), build the model config, train into OUT/NAME."""
     dataset = read(data, obs_key)
-    if dataset.env_id and dataset.env_id != env_id:
+    # A Minari file names the registered id, without the `module:` that imports it.
+    if dataset.env_id and dataset.env_id.split(":")[-1] != env_id.split(":")[-1]:
         raise ValueError(f"{data} was collected from {dataset.env_id!r}, not {env_id!r}; pass "
                          f"--env {dataset.env_id} or other data")
     if not dataset.action_low or dataset.layout == EnvLayout():
