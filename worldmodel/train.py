@@ -145,6 +145,8 @@ def _worker(rank: int, procs: int, port: int, mc: ModelConfig, tc: TrainConfig, 
             name: str, resume: bool, command: str, episodes: Episodes) -> None:
     os.environ |= {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
                    "LOCAL_RANK": str(rank), "WORLD_SIZE": str(procs)}
+    # One machine: gloo over the loopback, whatever the hostname resolves to.
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
     train(mc, tc, out, name=name, resume=resume, command=command, episodes=episodes)
 
 

@@ -1,6 +1,8 @@
 """Two processes under DistributedDataParallel (gloo, this CPU) compute the loss and gradients
 of one process on the same global batch: SIGReg is taken over the global batch."""
 
+from datetime import timedelta
+
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -30,7 +32,8 @@ def model():
 def worker(rank: int, store: str, out: str) -> None:
     torch.set_num_threads(1)
     # A file rendezvous: no port to race for with other jobs on this machine.
-    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2,
+                            timeout=timedelta(seconds=60))  # fail, never hang, if one is lost
     net = torch.nn.parallel.DistributedDataParallel(model())
     half = slice(rank * TC.batch // 2, (rank + 1) * TC.batch // 2)
     obs, states, actions = (x[half] for x in batch())
@@ -44,8 +47,11 @@ def worker(rank: int, store: str, out: str) -> None:
     dist.destroy_process_group()
 
 
-def test_two_gloo_processes_match_one_process_on_the_same_global_batch(tmp_path):
+def test_two_gloo_processes_match_one_process_on_the_same_global_batch(tmp_path,
+                                                                    monkeypatch):
     out = tmp_path / "ddp.pt"
+    # Both processes on this machine: gloo over the loopback, whatever the hostname resolves to.
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")
     mp.spawn(worker, args=(str(tmp_path / "store"), str(out)), nprocs=2, join=True)
     ddp = torch.load(out, weights_only=True)
 

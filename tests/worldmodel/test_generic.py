@@ -121,6 +121,8 @@ def test_hdf5_episodes_are_read_flat_and_grouped(tmp_path):
         assert np.allclose(eps.episode(1)[0].numpy(), obs[1], atol=1e-6)
 
 
+# Minari asks for an author, an e-mail and a code permalink; a test dataset has none.
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_minari_round_trip(tmp_path, monkeypatch):
     pytest.importorskip("minari")
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
