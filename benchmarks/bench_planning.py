@@ -151,7 +151,9 @@ def table(args) -> str:
                     else packaged_path(family, obs, objective or "jepa"))
             if path.with_suffix(".json").exists():
                 m = read_info(path)["metrics"]
-                probe.append(f"| {family} | {model_name} | {100 * m['probe_rmse_m']:.1f} | "
+                # renamed to probe_rmse in issue 17 (the state's own units: metres here)
+                rmse = m["probe_rmse"] if "probe_rmse" in m else m["probe_rmse_m"]
+                probe.append(f"| {family} | {model_name} | {100 * rmse:.1f} | "
                              f"{m['eff_rank']:.1f} | {m['train_seconds']:.0f} |")
     text = "\n".join(lines + probe)
     (Path(args.out) / "table.md").write_text(text + "\n")

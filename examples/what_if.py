@@ -12,7 +12,8 @@ import argparse
 import numpy as np
 
 from scenarios import world_for
-from worldmodel import imagine, load_packaged
+from worldmodel import load_packaged
+from worldmodel.imagine import imagine
 
 
 def main() -> None:

@@ -11,7 +11,10 @@ PACKAGES = ["scenarios", "worldmodel", "tools", "agent"]  # each may import only
 # `wmagent --help` starts without loading torch and MuJoCo (docs/architecture.md).
 LAZY_OK = ("agent/cli/",)
 # Long on purpose, each with a comment saying why.
-LONG_OK = {"worldmodel/train.py:train"}
+LONG_OK = {"worldmodel/fit.py:fit"}
+# Project imports inside these functions, each for a reason: make_planner('sim') brings in the
+# simulator planner (MuJoCo, a scene) only when asked, so that latent planning needs neither.
+LAZY_FN_OK = {"worldmodel/planning.py:make_planner"}
 MAX_LINES = 60
 
 
@@ -93,7 +96,8 @@ def test_no_project_import_inside_a_function():
         if rel.startswith(LAZY_OK):
             continue
         for fn in ast.walk(tree):
-            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and (
+                    f"{rel}:{fn.name}" not in LAZY_FN_OK):
                 for node in ast.walk(fn):
                     hidden += [f"{rel}:{node.lineno} {i}" for i in _imports(node)]
     assert not hidden, "\n".join(hidden)

@@ -102,6 +102,12 @@ def load(path: str | os.PathLike, expect: ModelConfig | None = None,
         raise ValueError(f"{weights} is not the file {meta} describes (SHA-256 differs): it was "
                          "damaged or replaced; copy both files again from one `wmagent train` run")
     saved, state = _tensors(weights, map_location)
+    # Read the weights' copy through the same migration as the JSON's (older files lack the
+    # layout fields), so that only a real disagreement counts.
+    try:
+        saved = ModelConfig.from_dict(saved).to_dict()
+    except (TypeError, ValueError):
+        pass  # reported as a mismatch just below
     if saved != config.to_dict():
         diff = sorted(k for k in set(saved) | set(config.to_dict())
                       if saved.get(k) != config.to_dict().get(k))

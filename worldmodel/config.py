@@ -19,7 +19,8 @@ class ModelConfig:
     """What a world model is: enough to rebuild it from a checkpoint."""
 
     scenario: str
-    """scenario family the model was trained on (state dimensions differ between families)"""
+    """what the model was trained on: a scenario family, or a Gymnasium env id (state
+    dimensions differ between sources)"""
     obs: Obs = "state"
     """observation the encoder reads: 'state' (MLP) or 'pixels' (small CNN)"""
     objective: Objective = "jepa"
@@ -27,7 +28,8 @@ class ModelConfig:
     state_dim: int = 14
     """length of the state vector (the scene's StateSpec.dim)"""
     n_dynamic: int = 4
-    """leading part of the state that moves (agent and blocks): what the probe reads out"""
+    """leading part of the state the probe reads out (in a scene: agent and blocks, what moves;
+    for an outside env usually the whole observation)"""
     image_size: int = 48
     """side of square frames in pixel mode (ignored in state mode)"""
     latent_dim: int = 32
@@ -38,6 +40,21 @@ class ModelConfig:
     """k, control steps per latent step: the predictor consumes (k, 2) action chunks"""
     action_dim: int = 2
     """size of one control action"""
+    action_low: tuple[float, ...] = ()
+    """lower bound of each action entry as the data and the env give it; () means -1. The
+    model maps actions from [low, high] to [-1, 1] inside `predict`, so callers use the env's
+    own units and the planner searches a unit box whatever the bounds"""
+    action_high: tuple[float, ...] = ()
+    """upper bound of each action entry; () means 1"""
+    position_dims: tuple[int, ...] = ()
+    """state entries that are positions, declared by the data or the env: the probe metric is
+    computed over them. () means not declared: the metric covers every probed entry"""
+    velocity_dims: tuple[int, ...] = ()
+    """state entries that are velocities: zeroed in 'at rest' training windows
+    (TrainConfig.rest_fraction). () means not declared, and rest windows are refused"""
+    goal_velocity_dims: tuple[int, ...] = ()
+    """the two entries of the controlled body's planar velocity: planners also encode a goal
+    moving along them (PlannerConfig.goal_speeds). () encodes a goal exactly as given"""
 
     def __post_init__(self):
         _check(self.obs in ("state", "pixels"), "obs", self.obs, "use 'state' or 'pixels'")
@@ -50,6 +67,24 @@ class ModelConfig:
                f"it cannot exceed state_dim={self.state_dim}")
         _check(self.image_size in (32, 48, 64, 96), "image_size", self.image_size,
                "use 32, 48, 64 or 96 (the CNN halves it four times)")
+        for name in ("action_low", "action_high"):
+            v = getattr(self, name)
+            _check(len(v) in (0, self.action_dim), name, v,
+                   f"give one bound per action entry (action_dim={self.action_dim}) or ()")
+        if self.action_low or self.action_high:
+            _check(len(self.action_low) == len(self.action_high)
+                   and all(lo < hi for lo, hi in zip(self.action_low, self.action_high,
+                                                     strict=True)),
+                   "action_low", self.action_low,
+                   f"give both bounds, each low below its high (action_high={self.action_high})")
+        for name in ("position_dims", "velocity_dims", "goal_velocity_dims"):
+            v = getattr(self, name)
+            _check(all(isinstance(i, int) and 0 <= i < self.state_dim for i in v), name, v,
+                   f"use state indices from 0 to {self.state_dim - 1}")
+        _check(all(i < self.n_dynamic for i in self.position_dims), "position_dims",
+               self.position_dims, f"the probe reads only the first n_dynamic={self.n_dynamic}")
+        _check(len(self.goal_velocity_dims) in (0, 2), "goal_velocity_dims",
+               self.goal_velocity_dims, "name the two entries of a planar velocity, or ()")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,7 +96,19 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"model config has unknown fields {sorted(unknown)}; "
                              f"known fields: {sorted(known)}")
+        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        if "velocity_dims" not in d:
+            d |= scene_layout(d.get("n_dynamic", 4), d.get("obs", "state"))
         return cls(**d)
+
+
+def scene_layout(n_dynamic: int, obs: str = "state") -> dict[str, tuple[int, ...]]:
+    """The layout a config saved before the layout fields existed meant: every such checkpoint
+    is a scene model, whose dynamic state is x, y, vx, vy per moving body, the agent first."""
+    dims = range(n_dynamic)
+    return {"position_dims": tuple(i for i in dims if i % 4 < 2),
+            "velocity_dims": tuple(i for i in dims if i % 4 >= 2),
+            "goal_velocity_dims": (2, 3) if obs == "state" and n_dynamic >= 4 else ()}
 
 
 @dataclass(frozen=True)

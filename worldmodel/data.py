@@ -1,8 +1,16 @@
-"""Training windows cut from collected episodes (see `scenarios.collect` for the format)."""
+"""Episodes of (observation, action) held in memory, and the training windows cut from them.
+
+Episodes may differ in length. They are stored end to end: episode e has `lengths[e]` actions
+and one observation more (the one after its last action), and a window never crosses from one
+episode into the next. Build them from arrays in memory (`Episodes.from_lists`), from this
+project's collections (`Episodes.from_arrays`, see `scenarios.collect`) or from a dataset on
+disk (`worldmodel.datasets.read`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -10,64 +18,143 @@ import torch
 
 @dataclass
 class Episodes:
-    """Collected episodes as tensors on one device."""
+    """Episodes as tensors on one device, concatenated."""
 
-    states: torch.Tensor  # (E, T+1, S) float32
-    actions: torch.Tensor  # (E, T, 2) float32
-    pixels: torch.Tensor | None = None  # (E, T+1, H, W, 3) uint8
-    n_dynamic: int = 0  # leading state entries that move (agent and blocks: x, y, vx, vy each)
+    states: torch.Tensor  # (sum(T_e + 1), S) float32 observation vectors
+    actions: torch.Tensor  # (sum(T_e), A) float32, action t leads from observation t to t+1
+    lengths: torch.Tensor  # (E,) int64, T_e actions per episode
+    pixels: torch.Tensor | None = None  # (sum(T_e + 1), H, W, 3) uint8
+    _windows: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_lists(cls, observations: Sequence[np.ndarray], actions: Sequence[np.ndarray],
+                   pixels: Sequence[np.ndarray] | None = None, device: str = "cpu") -> Episodes:
+        """Episodes from per-episode arrays: observations[e] (T_e + 1, S), actions[e] (T_e, A),
+        pixels[e] (T_e + 1, H, W, 3) uint8 or None. The lengths may differ between episodes."""
+        if len(observations) != len(actions) or not len(actions):
+            raise ValueError(f"got {len(observations)} observation arrays and {len(actions)} "
+                             "action arrays; give one of each per episode, at least one episode")
+        obs = [np.asarray(o, np.float32) for o in observations]
+        act = [np.asarray(a, np.float32) for a in actions]
+        for e, (o, a) in enumerate(zip(obs, act, strict=True)):
+            if o.ndim != 2 or a.ndim != 2 or len(o) != len(a) + 1:
+                raise ValueError(
+                    f"episode {e} has observations of shape {o.shape} and actions of shape "
+                    f"{a.shape}; an episode needs (T+1, S) observations and (T, A) actions: one "
+                    "observation more than actions, the one after the last action")
+            if o.shape[1] != obs[0].shape[1] or a.shape[1] != act[0].shape[1]:
+                raise ValueError(f"episode {e} has {o.shape[1]} observation and {a.shape[1]} "
+                                 f"action entries, episode 0 {obs[0].shape[1]} and "
+                                 f"{act[0].shape[1]}; every episode must have the same sizes")
+        px = None
+        if pixels is not None:
+            px = torch.from_numpy(np.concatenate([np.asarray(p, np.uint8) for p in pixels]))
+            px = px.to(device)
+        return cls(torch.from_numpy(np.concatenate(obs)).to(device),
+                   torch.from_numpy(np.concatenate(act)).to(device),
+                   torch.tensor([len(a) for a in act], dtype=torch.long), px)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], device: str = "cpu",
-                    with_pixels: bool = False, n_dynamic: int = 0) -> Episodes:
+                    with_pixels: bool = False) -> Episodes:
+        """Episodes from a scene collection's equal-length arrays: 'state' (E, T+1, S),
+        'action' (E, T, A) and, with `with_pixels`, 'pixels' (E, T+1, H, W, 3)."""
         pixels = None
         if with_pixels:
             if "pixels" not in arrays:
                 raise ValueError("this collection has no frames; collect one with "
                                  "`wmagent collect SCENARIO --pixels 48`")
-            pixels = torch.from_numpy(arrays["pixels"]).to(device)
-        return cls(torch.from_numpy(arrays["state"]).float().to(device),
-                   torch.from_numpy(arrays["action"]).float().to(device), pixels, n_dynamic)
+            pixels = torch.from_numpy(arrays["pixels"]).flatten(0, 1).to(device)
+        state, action = arrays["state"], arrays["action"]
+        return cls(torch.from_numpy(state).float().flatten(0, 1).to(device),
+                   torch.from_numpy(action).float().flatten(0, 1).to(device),
+                   torch.full((state.shape[0],), action.shape[1], dtype=torch.long), pixels)
+
+    def to(self, device: str | torch.device) -> Episodes:
+        """The same episodes on `device`."""
+        px = None if self.pixels is None else self.pixels.to(device)
+        return Episodes(self.states.to(device), self.actions.to(device), self.lengths, px)
 
     def __len__(self) -> int:
-        return self.states.shape[0]
+        return self.lengths.shape[0]
+
+    @property
+    def obs_starts(self) -> torch.Tensor:
+        """(E,) index of each episode's first observation in `states`."""
+        return torch.cumsum(self.lengths + 1, 0) - (self.lengths + 1)
+
+    @property
+    def action_starts(self) -> torch.Tensor:
+        """(E,) index of each episode's first action in `actions`."""
+        return torch.cumsum(self.lengths, 0) - self.lengths
+
+    def episode(self, e: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Observations (T_e + 1, S) and actions (T_e, A) of episode `e`."""
+        o, a, n = int(self.obs_starts[e]), int(self.action_starts[e]), int(self.lengths[e])
+        return self.states[o: o + n + 1], self.actions[a: a + n]
+
+    def subset(self, index: Sequence[int] | slice) -> Episodes:
+        """The episodes at `index`, in that order."""
+        ids = range(len(self))[index] if isinstance(index, slice) else index
+        obs_starts, act_starts = self.obs_starts, self.action_starts
+        o = torch.cat([torch.arange(int(obs_starts[e]), int(obs_starts[e] + self.lengths[e] + 1))
+                       for e in ids])
+        a = torch.cat([torch.arange(int(act_starts[e]), int(act_starts[e] + self.lengths[e]))
+                       for e in ids])
+        dev = self.states.device
+        px = None if self.pixels is None else self.pixels[o.to(dev)]
+        return Episodes(self.states[o.to(dev)], self.actions[a.to(dev)],
+                        self.lengths[list(ids)], px)
 
     def split(self, val_fraction: float) -> tuple[Episodes, Episodes]:
         """(train, validation), the last episodes held out."""
         n_val = max(1, int(round(len(self) * val_fraction)))
+        if n_val >= len(self):
+            raise ValueError(f"{len(self)} episode(s) cannot be split into training and "
+                             f"validation (val_fraction={val_fraction}); give more episodes")
         cut = len(self) - n_val
+        return self.subset(slice(0, cut)), self.subset(slice(cut, None))
 
-        def part(sl: slice) -> Episodes:
-            px = None if self.pixels is None else self.pixels[sl]
-            return Episodes(self.states[sl], self.actions[sl], px, self.n_dynamic)
-
-        return part(slice(0, cut)), part(slice(cut, None))
+    def _starts(self, span: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(first observation, first action) index of every window of `span` actions."""
+        if span not in self._windows:
+            fits = self.lengths >= span
+            if not bool(fits.any()):
+                raise ValueError(f"the longest episode has {int(self.lengths.max())} steps but "
+                                 f"a window needs horizon*chunk={span}; lower --horizon or "
+                                 "collect longer episodes")
+            n = (self.lengths - span + 1).clamp_min(0)  # windows per episode
+            e = torch.repeat_interleave(torch.arange(len(self)), n)
+            t = torch.arange(int(n.sum())) - torch.repeat_interleave(torch.cumsum(n, 0) - n, n)
+            self._windows[span] = (self.obs_starts[e] + t, self.action_starts[e] + t)
+        return self._windows[span]
 
     def sample(self, batch: int, horizon: int, chunk: int, generator: torch.Generator,
-               rest_fraction: float = 0.0):
-        """Random windows of `horizon` latent steps; `rest_fraction` of them at rest.
+               rest_fraction: float = 0.0, velocity_dims: Sequence[int] = ()):
+        """Random windows of `horizon` latent steps, uniform over all windows that fit inside
+        one episode; `rest_fraction` of them at rest (the entries `velocity_dims` zeroed).
 
-        Returns obs (B, H+1, S) or (B, H+1, h, w, 3), states (B, H+1, S), actions (B, H, k, 2).
+        Returns obs (B, H+1, S) or (B, H+1, h, w, 3), states (B, H+1, S), actions (B, H, k, A).
         """
-        e_n, t_n = self.actions.shape[:2]
         span = horizon * chunk
-        if span > t_n:
-            raise ValueError(f"episodes have {t_n} steps but a window needs horizon*chunk="
-                             f"{span}; lower --horizon or collect longer episodes")
+        o0, a0 = self._starts(span)
         dev = self.states.device
-        e = torch.randint(0, e_n, (batch,), generator=generator).to(dev)
-        t0 = torch.randint(0, t_n - span + 1, (batch,), generator=generator).to(dev)
-        frames = t0[:, None] + chunk * torch.arange(horizon + 1, device=dev)  # (B, H+1)
-        steps = t0[:, None] + torch.arange(span, device=dev)  # (B, H*k)
-        states = self.states[e[:, None], frames]
-        actions = self.actions[e[:, None], steps].view(batch, horizon, chunk, -1)
-        obs = states if self.pixels is None else self.pixels[e[:, None], frames]
+        pick = torch.randint(0, len(o0), (batch,), generator=generator)
+        o0, a0 = o0[pick].to(dev), a0[pick].to(dev)
+        frames = o0[:, None] + chunk * torch.arange(horizon + 1, device=dev)  # (B, H+1)
+        steps = a0[:, None] + torch.arange(span, device=dev)  # (B, H*k)
+        states = self.states[frames]
+        actions = self.actions[steps].view(batch, horizon, chunk, -1)
+        obs = states if self.pixels is None else self.pixels[frames]
         n_rest = int(batch * rest_fraction)
         if n_rest:
+            if not len(velocity_dims):
+                raise ValueError("rest windows need to know which state entries are "
+                                 "velocities: declare ModelConfig.velocity_dims, or use "
+                                 "rest_fraction=0")
             # At rest: the first frame with every velocity zeroed, held still by zero actions.
             still = states[:n_rest, :1].clone()
-            vel = [i for i in range(self.n_dynamic) if i % 4 >= 2]
-            still[..., vel] = 0
+            still[..., list(velocity_dims)] = 0
             states = states.clone()
             states[:n_rest] = still.expand(-1, horizon + 1, -1)
             actions = actions.clone()

@@ -1,20 +1,23 @@
-"""The world model: four small verbs, `encode`, `predict`, `rollout`, `energy`, plus a `probe`.
+"""The world model: four small verbs, `encode`, `predict`, `rollout`, `energy`, plus a `probe`
+and `fit` to train it on episodes held in memory.
 
-Observations are either state vectors (S,) or top-down frames (H, W, 3) uint8. One latent step
+Observations are either state vectors (S,) or frames (H, W, 3) uint8. Actions are (A,) vectors
+in the units of the data (the env's own bounds, `ModelConfig.action_low/high`). One latent step
 is one action chunk of k control steps, so a horizon of H latent steps spans H * k controls.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
-from worldmodel.config import ModelConfig
-
-
-def mlp(n_in: int, hidden: int, n_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, hidden),
-                         nn.GELU(), nn.Linear(hidden, n_out))
+from worldmodel.config import ModelConfig, TrainConfig
+from worldmodel.data import Episodes
+from worldmodel.fit import fit as fit_episodes
+from worldmodel.layers import mlp
 
 
 class PixelEncoder(nn.Module):
@@ -88,6 +91,12 @@ class WorldModel(nn.Module):
                             else PixelDecoder(c.image_size, c.latent_dim, c.hidden))
         self.register_buffer("state_mean", torch.zeros(c.state_dim))
         self.register_buffer("state_std", torch.ones(c.state_dim))
+        # Action bounds come from the config, not the weights: not persistent, so checkpoints
+        # keep the tensors they always had.
+        low = torch.tensor(c.action_low or (-1.0,) * c.action_dim)
+        high = torch.tensor(c.action_high or (1.0,) * c.action_dim)
+        self.register_buffer("action_mid", (high + low) / 2, persistent=False)
+        self.register_buffer("action_half", (high - low) / 2, persistent=False)
 
     # --- normalisation ---------------------------------------------------------------------
     def set_normalisation(self, mean: torch.Tensor, std: torch.Tensor) -> None:
@@ -100,17 +109,29 @@ class WorldModel(nn.Module):
             return (obs.float() - self.state_mean) / self.state_std
         return obs.float().permute(0, 3, 1, 2) / 255.0 - 0.5
 
+    def normalise_action(self, actions: torch.Tensor) -> torch.Tensor:
+        """Actions in the data's units (..., A) -> the unit box [-1, 1]^A the predictor reads."""
+        if not (self.config.action_low or self.config.action_high):
+            return actions
+        return (actions - self.action_mid) / self.action_half
+
+    def env_action(self, unit: torch.Tensor) -> torch.Tensor:
+        """Actions in the unit box (..., A) -> the data's (and the env's) units."""
+        if not (self.config.action_low or self.config.action_high):
+            return unit
+        return self.action_mid + self.action_half * unit
+
     # --- the verbs -------------------------------------------------------------------------
     def encode(self, obs: torch.Tensor) -> torch.Tensor:
         """Embed observations: (B, S) states or (B, H, W, 3) uint8 frames -> (B, D)."""
         return self.encoder(self.normalise_obs(obs))
 
     def predict(self, z: torch.Tensor, action_chunk: torch.Tensor) -> torch.Tensor:
-        """One latent step: z (B, D) and an action chunk (B, k, 2) -> next z (B, D)."""
-        return self.predictor(z, action_chunk)
+        """One latent step: z (B, D) and an action chunk (B, k, A) -> next z (B, D)."""
+        return self.predictor(z, self.normalise_action(action_chunk))
 
     def rollout(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Predict H latent steps: z (B, D), actions (B, H, k, 2) -> (B, H, D)."""
+        """Predict H latent steps: z (B, D), actions (B, H, k, A) -> (B, H, D)."""
         out = []
         for h in range(actions.shape[1]):
             z = self.predict(z, actions[:, h])
@@ -132,7 +153,8 @@ class WorldModel(nn.Module):
         return d.min(-1).values.sum(-1)  # (B,)
 
     def probe(self, z: torch.Tensor) -> torch.Tensor:
-        """Read the dynamic state (agent and block positions, velocities) out of z (..., D)."""
+        """Read the first n_dynamic state entries (in a scene: agent and block positions and
+        velocities) out of z (..., D)."""
         n = self.config.n_dynamic
         return self.probe_head(z) * self.state_std[:n] + self.state_mean[:n]  # (..., n_dynamic)
 
@@ -142,6 +164,14 @@ class WorldModel(nn.Module):
             raise ValueError("this model was trained with objective='jepa' and has no decoder; "
                              "train one with `--objective reconstruction`")
         return self.decoder(z)
+
+    def fit(self, episodes: Episodes, config: TrainConfig | None = None,
+            out: str | os.PathLike | None = None,
+            progress: Callable[[int, dict], None] | None = None) -> dict:
+        """Train this model on `episodes` (in memory, any lengths) with `config`; returns the
+        final metrics. With `out`, metrics and a resume file are written there
+        (`worldmodel.fit.fit`)."""
+        return fit_episodes(self, episodes, config or TrainConfig(), out=out, progress=progress)
 
     @property
     def device(self) -> torch.device:

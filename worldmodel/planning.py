@@ -1,198 +1,55 @@
-"""Sampling planners over action chunks: CEM and MPPI in latent space, and the simulator.
+"""Sampling planners over action chunks: CEM and MPPI in latent space (and, in
+`worldmodel.simulator`, the same search scored by MuJoCo itself).
 
 All planners share one interface:
 
-    planner.reset()                               forget the warm start (new subgoal)
-    planner.plan(state, goal_state) -> Decision   actions (H, k, 2) and the best energy
+    planner.reset()                               forget the warm start (new goal)
+    planner.plan(state, goal_state) -> Decision   actions (H, k, A) and the best energy
     planner.shift(chunks)                         warm start: drop the executed chunks
 
-`state` and `goal_state` are (S,) true state vectors from `scenarios.World`; the learned
-planners turn them into observations the way the model was trained (the state itself, or a
-rendered top-down frame), encode them and score candidates with an energy on predicted
-embeddings. The simulator planner scores the same candidates by rolling them out in MuJoCo
-(sampling-based MPC as MuJoCo MPC's predictive sampling does): the upper bound a learned
-model chases. With `hold=True` each chunk holds one action, which makes the search
-H x 2-dimensional instead of H x k x 2.
+`state` and `goal_state` are (S,) observation vectors: a scene's true state, or an outside
+env's observation. The learned planners turn them into what the model reads (the vector
+itself, or a rendered frame through `observe`), encode them and score candidates with an
+energy on predicted embeddings. The search runs in the unit box [-1, 1]^A; the actions a
+decision returns are in the model's (the env's) own units. With `hold=True` each chunk holds
+one action, which makes the search H x A-dimensional instead of H x k x A.
+
+Nothing here imports MuJoCo: planning in latent space needs only torch.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import mujoco
 import numpy as np
 import torch
-from mujoco import rollout as mj_rollout
 
-from scenarios.world import FRAME_SKIP, with_agent_velocity
 from worldmodel.model import WorldModel
+from worldmodel.sampling import (  # noqa: F401  (the planners' shared names, imported from here)
+    Decision,
+    Penalty,
+    PlannerConfig,
+    SamplingPlanner,
+    _cem_update,
+    _mppi_update,
+)
 
 # (N, H, D) predicted embeddings, (K, D) embeddings of the goal -> (N,)
 Energy = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-# (N, H, n_dynamic) predicted dynamic states -> (N,): a cost added to the energy (what must not
-# be disturbed, say); a latent planner reads the states out of its embeddings with the probe
-Penalty = Callable[[torch.Tensor], torch.Tensor]
 GOAL_DIRECTIONS = 8
-
-
-@dataclass(frozen=True)
-class PlannerConfig:
-    """Search settings shared by every planner."""
-
-    horizon: int = 6
-    """H, latent steps (action chunks) planned ahead"""
-    samples: int = 200
-    """candidate action sequences per iteration"""
-    iterations: int = 5
-    """refinement rounds per decision"""
-    elites: int = 20
-    """CEM: best candidates the next distribution is fitted to"""
-    temperature: float = 0.1
-    """MPPI: softmax temperature on energies standardised over the samples"""
-    init_std: float = 0.4
-    """std of the sampling distribution at the start of each decision (actions are in [-1, 1])"""
-    min_std: float = 0.05
-    """floor on the std so that the search never freezes"""
-    goal_speeds: tuple[float, ...] = (0.15, 0.3)
-    """Agent speeds (m/s) at which the goal is also encoded, in 8 directions each; at every
-    step the nearest of these goal embeddings counts (state models; a frame shows no speed).
-    A goal is a place, not a place at rest: with the goal at rest alone, the speed needed to
-    move 10 cm cost more energy than staying, and sort pushes stalled short of the point
-    behind the block (sort push 92% -> 97%, BENCHMARKS.md). () encodes the goal at rest only."""
-    hold: bool = False
-    """True: each chunk holds one action (search H x 2) instead of k free actions (H x k x 2).
-    Free actions measured far better on contact: push 90% vs 68% (BENCHMARKS.md)"""
-    seed: int = 0
-
-    def __post_init__(self):
-        for name in ("horizon", "samples", "iterations", "elites"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name}={v!r} is invalid: use a positive integer")
-        if self.elites > self.samples:
-            raise ValueError(f"elites={self.elites} exceeds samples={self.samples}: "
-                             "lower elites or raise samples")
-        if any(not np.isfinite(v) or v <= 0 for v in self.goal_speeds):
-            raise ValueError(f"goal_speeds={self.goal_speeds!r} is invalid: use positive "
-                             "speeds in m/s, or () for a goal at rest only")
-        if self.temperature <= 0 or self.init_std <= 0 or self.min_std < 0:
-            raise ValueError("temperature and init_std must be positive and min_std >= 0; "
-                             f"got {self.temperature}, {self.init_std}, {self.min_std}")
-
-
-@dataclass
-class Decision:
-    """One planner call's answer."""
-
-    actions: np.ndarray  # (H, k, 2) in [-1, 1]
-    energy: float  # energy of the chosen sequence
-    ms: float  # wall time of the decision
-
-
-class SamplingPlanner:
-    """Shared machinery: a Gaussian over (H, m, 2) actions, warm-started between decisions.
-
-    Subclasses provide `_energies(candidates (N, H, k, 2)) -> (N,)` after `_prepare(state, goal)`,
-    and the update rule (`_update`).
-    """
-
-    chunk: int
-
-    def __init__(self, config: PlannerConfig):
-        self.config = config
-        self.gen = torch.Generator().manual_seed(config.seed)
-        self._mean: torch.Tensor | None = None  # (H, m, 2)
-        self.penalty: Penalty | None = None
-
-    @property
-    def _m(self) -> int:
-        return 1 if self.config.hold else self.chunk
-
-    def reset(self) -> None:
-        self._mean = None
-
-    def snapshot(self) -> dict:
-        """What this planner carries between decisions, as plain data: the warm start and
-        the random generator. `restore` of it continues the same sequence of decisions."""
-        mean = None if self._mean is None else self._mean.tolist()
-        return {"mean": mean, "gen": bytes(self.gen.get_state().numpy().tobytes())}
-
-    def restore(self, snap: dict) -> None:
-        """Continue from a `snapshot()` (taken by a planner with the same config)."""
-        mean = snap["mean"]
-        self._mean = None if mean is None else torch.tensor(mean, dtype=torch.float32)
-        self.gen.set_state(torch.frombuffer(bytearray(snap["gen"]), dtype=torch.uint8))
-
-    def shift(self, chunks: int = 1) -> None:
-        """Warm start: the executed `chunks` leave the front, zeros enter at the back."""
-        if self._mean is not None:
-            self._mean = torch.cat([self._mean[chunks:], torch.zeros_like(self._mean[:chunks])])
-
-    def _expand(self, a: torch.Tensor) -> torch.Tensor:
-        return a.expand(*a.shape[:2], self.chunk, 2) if self.config.hold else a
-
-    @torch.no_grad()
-    def plan(self, state: np.ndarray, goal_state: np.ndarray) -> Decision:
-        """Best action chunks (H, k, 2) from `state` toward `goal_state`, both (S,)."""
-        t0 = time.perf_counter()
-        self._prepare(state, goal_state)
-        return self._search(t0)
-
-    @torch.no_grad()
-    def _search(self, t0: float) -> Decision:
-        c = self.config
-        shape = (c.horizon, self._m, 2)
-        mean = self._mean if self._mean is not None else torch.zeros(shape)
-        std = torch.full(shape, c.init_std)
-        best_a, best_e = mean, float("inf")
-        for _ in range(c.iterations):
-            noise = torch.randn((c.samples, *shape), generator=self.gen)
-            cand = (mean + std * noise).clamp(-1, 1)  # (N, H, m, 2)
-            cand[0] = mean  # the warm-started plan always competes
-            e = self._energies(self._expand(cand))  # (N,)
-            i = int(torch.argmin(e))
-            if float(e[i]) < best_e:
-                best_a, best_e = cand[i], float(e[i])
-            mean, std = self._update(cand, e, mean, std)
-        self._mean = mean
-        actions = self._expand(best_a[None])[0]  # (H, k, 2)
-        return Decision(actions.numpy().astype(np.float64), best_e,
-                        1e3 * (time.perf_counter() - t0))
-
-    def _update(self, cand, e, mean, std):
-        raise NotImplementedError
-
-    def _prepare(self, state: np.ndarray, goal_state: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def _energies(self, actions: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-
-def _cem_update(config: PlannerConfig, cand, e, mean, std):
-    elite = cand[torch.topk(e, config.elites, largest=False).indices]  # (K, H, m, 2)
-    return elite.mean(0), elite.std(0).clamp_min(config.min_std)
-
-
-def _mppi_update(config: PlannerConfig, cand, e, mean, std):
-    w = torch.softmax(-(e - e.min()) / (e.std().clamp_min(1e-9) * config.temperature), 0)
-    mean = (w[:, None, None, None] * cand).sum(0)
-    var = (w[:, None, None, None] * (cand - mean) ** 2).sum(0)
-    return mean, var.sqrt().clamp_min(config.min_std)
 
 
 class LatentPlanner(SamplingPlanner):
     """Plans in the world model's latent space: energy of predicted vs goal embeddings."""
 
-    def __init__(self, model: WorldModel, config: PlannerConfig = PlannerConfig(),
+    def __init__(self, model: WorldModel, config: PlannerConfig | None = None,
                  energy: Energy | None = None, observe: Callable | None = None):
-        super().__init__(config)
+        super().__init__(config or PlannerConfig())
         self.model = model.eval()
         self.energy = energy or model.energy
-        self.chunk = model.config.chunk
+        self.chunk, self.action_dim = model.config.chunk, model.config.action_dim
         if model.config.obs == "pixels" and observe is None:
             raise ValueError("a pixel model needs observe=... (a state -> frame function); "
                              "make_planner(kind, model, world=...) builds one from the world")
@@ -204,16 +61,29 @@ class LatentPlanner(SamplingPlanner):
         obs = torch.as_tensor(np.asarray(self.observe(state)))[None]
         return self.model.encode(obs)[0]
 
+    def _to_env(self, unit):
+        return self.model.env_action(unit)
+
     @torch.no_grad()
     def goal_embeddings(self, goal_state: np.ndarray) -> torch.Tensor:
-        """(K, D): the goal state encoded at rest and, for a state model, with the agent
-        moving at each of `config.goal_speeds` in 8 directions."""
+        """(K, D): the goal state encoded as given and, for a state model that declares its
+        agent's planar velocity (`ModelConfig.goal_velocity_dims`), with the agent moving at
+        each of `config.goal_speeds` in 8 directions; one that declares only which entries
+        are velocities (`velocity_dims`) also gets the goal at rest."""
         goals = [np.asarray(goal_state, float)]
-        # Scenario states begin with the agent's x, y, vx, vy; a toy state may have no speed.
-        if self.model.config.obs == "state" and goals[0].size >= 4:
+        vel = list(self.model.config.goal_velocity_dims)
+        still = list(self.model.config.velocity_dims)
+        if self.model.config.obs == "state" and not vel and still:
+            # A goal is a configuration: the speeds it was recorded at are no part of it.
+            goals.append(goals[0].copy())
+            goals[-1][still] = 0
+        if self.model.config.obs == "state" and vel:
             angles = 2 * np.pi * np.arange(GOAL_DIRECTIONS) / GOAL_DIRECTIONS
-            goals += [with_agent_velocity(goals[0], v * np.array([np.cos(a), np.sin(a)]))
-                      for v in self.config.goal_speeds for a in angles]
+            for v in self.config.goal_speeds:
+                for a in angles:
+                    moving = goals[0].copy()
+                    moving[vel] = v * np.array([np.cos(a), np.sin(a)])
+                    goals.append(moving)
         obs = torch.as_tensor(np.stack([np.asarray(self.observe(g)) for g in goals]))
         return self.model.encode(obs)
 
@@ -250,59 +120,6 @@ class MPPIPlanner(LatentPlanner):
 
     def _update(self, cand, e, mean, std):
         return _mppi_update(self.config, cand, e, mean, std)
-
-
-def state_energy(states: np.ndarray, goal: np.ndarray, n_dynamic: int) -> np.ndarray:
-    """Simulator cost: squared distance of positions (and 0.1 x velocities) to the goal,
-    summed over the horizon. states (N, H, S), goal (S,) -> (N,)."""
-    d = (states[..., :n_dynamic] - goal[:n_dynamic]) ** 2
-    w = np.where(np.arange(n_dynamic) % 4 < 2, 1.0, 0.1)
-    return (d * w).sum(-1).sum(-1)
-
-
-class SimulatorPlanner(SamplingPlanner):
-    """The same search, scored by rolling candidates out in MuJoCo itself (no learned model).
-
-    `update` picks the rule: 'cem' (default, so that only the model differs from CEMPlanner)
-    or 'mppi'.
-    """
-
-    def __init__(self, world, config: PlannerConfig | None = None, chunk: int = 5,
-                 update: Literal["cem", "mppi"] = "cem"):
-        # The simulator is exact: holding one action per chunk (half the search dimensions)
-        # is what measured best for it (100% on push); the learned planners do better with
-        # free actions.
-        super().__init__(config or PlannerConfig(hold=True))
-        self.world, self.chunk, self.frame_skip = world, chunk, FRAME_SKIP
-        self.update = update
-        self._data = mujoco.MjData(world.model)
-        self._x0 = self._goal = None
-
-    def _update(self, cand, e, mean, std):
-        rule = _cem_update if self.update == "cem" else _mppi_update
-        return rule(self.config, cand, e, mean, std)
-
-    def _prepare(self, state, goal_state):
-        w = self.world
-        w.write_state(self._data, state)
-        spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
-        self._x0 = np.empty(mujoco.mj_stateSize(w.model, spec))
-        mujoco.mj_getState(w.model, self._data, self._x0, spec)
-        self._goal = np.asarray(goal_state, float)
-
-    def _energies(self, actions):
-        w, n = self.world, actions.shape[0]
-        h, k = actions.shape[1], actions.shape[2]
-        ctrl = np.repeat(actions.numpy().reshape(n, h * k, 2), self.frame_skip, axis=1)
-        out, _ = mj_rollout.rollout(w.model, self._data, np.repeat(self._x0[None], n, 0), ctrl)
-        out = out[:, k * self.frame_skip - 1:: k * self.frame_skip]  # (N, H, nstate)
-        nq, nv = w.model.nq, w.model.nv
-        states = w.states_from_physics(out[..., 1: 1 + nq], out[..., 1 + nq: 1 + nq + nv])
-        states = states[..., : w.spec.n_dynamic]  # (N, H, n_dynamic)
-        e = torch.from_numpy(state_energy(states, self._goal, w.spec.n_dynamic))
-        if self.penalty is not None:
-            e = e + self.penalty(torch.from_numpy(states)).to(e.dtype)
-        return e
 
 
 Kind = Literal["cem", "mppi", "sim"]
@@ -347,5 +164,9 @@ def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
     if kind == "sim":
         if world is None:
             raise ValueError("planner 'sim' needs world=... (the scenarios.World to roll out in)")
+        # Only here: the simulator planner needs MuJoCo and a scene, latent planning neither.
+        from worldmodel.simulator import SimulatorPlanner
+
         return SimulatorPlanner(world, config, chunk=model.config.chunk if model else 5)
     raise ValueError(f"unknown planner {kind!r}; choose cem, mppi or sim")
+

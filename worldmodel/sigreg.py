@@ -19,25 +19,42 @@ from __future__ import annotations
 import torch
 
 
-def epps_pulley(x: torch.Tensor, t_max: float = 3.0, knots: int = 17) -> torch.Tensor:
-    """(M,) Epps-Pulley statistic of each column of `x` (N, M) against N(0, 1)."""
-    n = x.shape[0]
+def epps_pulley(x: torch.Tensor, t_max: float = 3.0, knots: int = 17,
+                distributed: bool = False) -> torch.Tensor:
+    """(M,) Epps-Pulley statistic of each column of `x` (N, M) against N(0, 1).
+
+    With `distributed`, the samples are those of every process in the default process group:
+    the empirical characteristic function's sums are all-reduced (with their gradients), so
+    every process gets the statistic of the global batch.
+    """
     t = torch.linspace(0.0, t_max, knots, device=x.device, dtype=x.dtype)  # (T,)
     phi = torch.exp(-0.5 * t**2)  # the normal's CF, also the weight w(t)
     dt = t_max / (knots - 1)
     trap = torch.full_like(t, dt)
     trap[0] = trap[-1] = dt / 2
     xt = x.unsqueeze(-1) * t  # (N, M, T)
-    re = torch.cos(xt).mean(0)  # (M, T)
-    im = torch.sin(xt).mean(0)
+    sums = torch.stack([torch.cos(xt).sum(0), torch.sin(xt).sum(0)])  # (2, M, T)
+    n = x.shape[0]
+    if distributed:
+        from torch.distributed import get_world_size
+        from torch.distributed.nn.functional import all_reduce
+
+        sums = all_reduce(sums)
+        n = n * get_world_size()  # every process holds an equal share of the batch
+    re, im = sums / n  # (M, T) each
     err = (re - phi) ** 2 + im**2
     return n * 2.0 * (err * phi) @ trap  # (M,)
 
 
-def sigreg(z: torch.Tensor, projections: int = 256,
-           generator: torch.Generator | None = None) -> torch.Tensor:
-    """Scalar SIGReg of embeddings `z` (N, D): mean Epps-Pulley over random directions."""
+def sigreg(z: torch.Tensor, projections: int = 256, generator: torch.Generator | None = None,
+           distributed: bool = False) -> torch.Tensor:
+    """Scalar SIGReg of embeddings `z` (N, D): mean Epps-Pulley over random directions.
+
+    `generator` draws the directions (every process must draw the same ones); `distributed`
+    tests the global batch of every process (`epps_pulley`).
+    """
     d = z.shape[-1]
-    a = torch.randn(d, projections, device=z.device, dtype=z.dtype, generator=generator)
+    # Drawn on the CPU, whose generator every process can seed alike, then moved.
+    a = torch.randn(d, projections, generator=generator).to(z)
     a = a / a.norm(dim=0, keepdim=True)  # (D, M) unit directions
-    return epps_pulley(z @ a).mean()
+    return epps_pulley(z @ a, distributed=distributed).mean()

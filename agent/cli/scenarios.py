@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agent.cli.limits import MAX_SEED
+from agent.cli.worldmodel import collect_env
 
 console = Console()
 scenarios_app = typer.Typer(help="List and inspect the registered scenarios.",
@@ -80,28 +81,43 @@ def show(
 
 
 def collect(
-    name: Annotated[str, typer.Argument(help="Scenario name.")],
+    name: Annotated[str | None, typer.Argument(help="Scenario name (or --env).")] = None,
     episodes: Annotated[int, typer.Option(min=1, help="Episodes to collect.")] = 1000,
     out: Annotated[Path, typer.Option(help="Output directory (resumed if it exists).")] = Path(
         "data/collect"),
-    steps: Annotated[int, typer.Option(min=1, help="Control steps per episode.")] = 100,
+    steps: Annotated[int | None, typer.Option(min=1, help="Control steps per episode "
+                                              "(scenes: 100; --env: until the env ends).")]
+    = None,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="First scene seed.")] = 0,
     pixels: Annotated[int, typer.Option(min=0, help="Also store frames of this side; 0: no.")] = 0,
     shard_size: Annotated[int, typer.Option(min=1, help="Episodes per shard file.")] = 256,
     scatter: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of episodes whose "
                                            "blocks start at random places.")] = 0.0,
+    env: Annotated[str | None, typer.Option(help="A Gymnasium env id instead of a scenario "
+                                            "(module:Env-v0 imports module).")] = None,
+    policy: Annotated[str, typer.Option(help="--env: random or MODULE:CALLABLE.")] = "random",
+    obs_key: Annotated[str | None, typer.Option(help="--env: entry of a Dict observation.")]
+    = None,
+    workers: Annotated[int, typer.Option(min=1, help="Scenes: processes that make shards "
+                                         "(the same episodes as one).")] = 1,
 ) -> None:
     """Collect episodes (random, noisy-scripted, scripted) into safetensors shards."""
     from scenarios.collect import CollectConfig
     from scenarios.collect import collect as run_collect
 
+    if env is not None or name is None:
+        if env is None:
+            raise ValueError("name a scenario (`wmagent scenarios list`) or a Gymnasium env "
+                             "with --env ENV_ID")
+        return collect_env(env, episodes, out, policy, seed, steps, obs_key)
+    steps = 100 if steps is None else steps
     cfg = CollectConfig(_check_scenario(name), episodes, steps=steps, seed=seed, pixels=pixels,
                         shard_size=shard_size, scatter=scatter)
     start = time.perf_counter()
     with Progress(TextColumn("collect {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=False) as bar:
         task = bar.add_task(name, total=episodes)
-        run_collect(cfg, out, progress=lambda n: bar.update(task, completed=n))
+        run_collect(cfg, out, progress=lambda n: bar.update(task, completed=n), workers=workers)
     secs = time.perf_counter() - start
     console.print(f"{episodes} episodes x {steps} steps in {out} "
                   f"({episodes * steps / max(secs, 1e-9):,.0f} transitions/s)")

@@ -1,7 +1,10 @@
-"""`wmagent train` and `wmagent plan`: train a world model, plan one subgoal with it."""
+"""`wmagent train` and `wmagent plan`: train a world model, plan one subgoal with it; with
+`--env`, train on any Gymnasium env's episodes and measure goal-reaching in it (and
+`wmagent collect --env`, which agent/cli/scenarios.py hands over here)."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -17,8 +20,10 @@ console = Console()
 
 
 def train(
-    scenario: Annotated[str, typer.Argument(help="Scenario family (`wmagent scenarios list`).")],
-    out: Annotated[Path, typer.Option(help="Directory for the checkpoint and metrics.")],
+    scenario: Annotated[str | None, typer.Argument(help="Scenario family (`wmagent scenarios "
+                                                   "list`), or --env.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Directory for the checkpoint and metrics.")]
+    = None,
     obs: Annotated[str, typer.Option(help="Observation: state or pixels.")] = "state",
     objective: Annotated[str, typer.Option(help="jepa or reconstruction.")] = "jepa",
     data: Annotated[Path | None, typer.Option(help="Collection directory, collected into first "
@@ -36,12 +41,24 @@ def train(
     seed: Annotated[int, typer.Option(
         min=0, max=MAX_SEED, help="Seed for data, init and batches.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/NAME.resume.pt.")] = False,
+    env: Annotated[str | None, typer.Option(help="A Gymnasium env id; --data: its episodes "
+                                            "(collect --env, minari:ID, HDF5).")] = None,
+    procs: Annotated[int, typer.Option(min=1, help="Processes (DDP; one GPU each).")] = 1,
+    obs_key: Annotated[str | None, typer.Option(help="--env: a Dict observation's key.")] = None,
+    chunk: Annotated[int, typer.Option(min=1, help="--env: control steps per chunk.")] = 5,
 ) -> None:
     """Train a world model (JEPA + SIGReg, or a reconstruction baseline) on collected episodes."""
     from worldmodel.config import TrainConfig
     from worldmodel.train import model_config_for
     from worldmodel.train import train as run_train
 
+    if out is None:
+        raise ValueError("give --out DIR for the checkpoint and metrics")
+    if env is not None or scenario is None:
+        if env is None or data is None:
+            raise ValueError("name a scenario, or a Gymnasium env with --env ENV_ID and its "
+                             "episodes with --data (`wmagent collect --env ENV_ID`)")
+        return train_env(env, data, out, name, steps, batch, seed, procs, obs_key, chunk)
     mc = model_config_for(scenario, obs, objective, image_size=image_size)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
                      rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed)
@@ -53,19 +70,21 @@ def train(
         def progress(step: int, row: dict) -> None:
             info = f"loss {row['loss']:.3f}" if "loss" in row else ""
             if "eff_rank" in row:
-                info += f" rank {row['eff_rank']:.1f} probe {row['probe_rmse_m'] * 100:.1f}cm"
+                info += f" rank {row['eff_rank']:.1f} probe {row['probe_rmse'] * 100:.1f}cm"
             bar.update(task, completed=step, info=info)
 
         final = run_train(mc, tc, out, data=data, name=name, resume=resume, command=command,
-                          progress=progress)
-    console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
-                  f"probe {final['probe_rmse_m'] * 100:.1f} cm, rank {final['eff_rank']:.1f}, "
-                  f"1-step error {final['pred_err_h1']:.3f}")
+                          progress=progress if procs == 1 else None, procs=procs)
+    if final:  # empty in torchrun's processes other than rank 0: rank 0 reports
+        console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
+                      f"probe {final['probe_rmse'] * 100:.1f} cm, rank {final['eff_rank']:.1f}, "
+                      f"1-step error {final['pred_err_h1']:.3f}")
 
 
 def plan(
-    scenario: Annotated[str, typer.Argument(help="Scenario family.")],
-    subgoal: Annotated[str, typer.Option(help="e.g. 'push red block to green zone'.")],
+    scenario: Annotated[str | None, typer.Argument(help="Scenario family, or --env.")] = None,
+    subgoal: Annotated[str | None, typer.Option(help="e.g. 'push red block to green zone'.")]
+    = None,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
     planner: Annotated[str, typer.Option(help="cem, mppi or sim.")] = "cem",
     obs: Annotated[str, typer.Option(help="Observation of the packaged model: state or pixels.")]
@@ -74,9 +93,35 @@ def plan(
                                                     "one.")] = None,
     max_steps: Annotated[int, typer.Option(min=1, help="Control-step budget.")] = 300,
     video: Annotated[Path | None, typer.Option(help="Write an mp4/gif of the episode.")] = None,
+    env: Annotated[str | None, typer.Option(help="A Gymnasium env id: measure goal-reaching "
+                                            "on held-out seeds instead.")] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="--env: held-out episodes.")] = 100,
+    offset: Annotated[int, typer.Option(min=1, help="--env: K, the goal is the observation "
+                                        "K recorded steps after the start.")] = 25,
+    budget: Annotated[int, typer.Option(min=1, help="--env: control steps allowed.")] = 50,
+    policy: Annotated[str, typer.Option(help="--env: the policy whose actions make the goals "
+                                        "(random or MODULE:CALLABLE).")] = "random",
+    obs_key: Annotated[str | None, typer.Option(help="--env: entry of a Dict observation.")]
+    = None,
+    json_out: Annotated[bool, typer.Option("--json", help="--env: print the result as JSON.")]
+    = False,
+    landmarks: Annotated[Path | None, typer.Option(help="--env: episodes (any --data format) "
+                                                   "whose observations route far goals; "
+                                                   "default: plan flat.")] = None,
 ) -> None:
     """Plan and execute one subgoal in a seeded scene with the world model (or the simulator)."""
     from worldmodel.mpc import plan_episode
+    from worldmodel.reach import EVAL_SEED
+
+    if env is not None or scenario is None:
+        if env is None or checkpoint is None:
+            raise ValueError("name a scenario and --subgoal, or a Gymnasium env with --env "
+                             "ENV_ID and --checkpoint DIR")
+        return plan_env(env, checkpoint, episodes, offset, budget, seed or EVAL_SEED, policy,
+                         obs_key, json_out, landmarks)
+    if subgoal is None:
+        raise ValueError("give the subgoal to plan with --subgoal, e.g. 'push red block to "
+                         "green zone'")
 
     result = plan_episode(scenario, subgoal, seed, planner, obs, checkpoint, max_steps, video)
     verdict = "[green]reached[/]" if result.success else f"[red]failed[/] ({result.reason})"
@@ -102,8 +147,8 @@ def imagine(
 
     from scenarios import Subgoal, world_for
     from scenarios.video import annotate, write_video
-    from worldmodel import imagine as run_imagine
     from worldmodel import load_packaged
+    from worldmodel.imagine import imagine as run_imagine
 
     torch.set_num_threads(1)
     if video is not None and video.suffix.lower() not in (".mp4", ".gif"):
@@ -131,6 +176,83 @@ def imagine(
                       f"error of the prediction {err:.3f} m")
     if video:
         console.print(f"video: {write_video(frames, video)}")
+
+
+# --- the same commands on any Gymnasium env (`--env`) ------------------------------------
+
+def _bar(what: str) -> Progress:
+    # On stderr: stdout carries `--json`.
+    return Progress(TextColumn(what), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
+                    console=Console(stderr=True))
+
+
+def collect_env(env_id: str, episodes: int, out: Path, policy: str, seed: int,
+            max_steps: int | None, obs_key: str | None) -> None:
+    """Collect seeded episodes from `env_id` into OUT (resumable)."""
+    from worldmodel.envs import CollectSettings
+    from worldmodel.envs import collect as run_collect
+
+    settings = CollectSettings(env_id, episodes, policy, seed, max_steps, obs_key)
+    with _bar(f"collect {env_id}") as bar:
+        task = bar.add_task("", total=episodes, info="")
+        run_collect(settings, out, progress=lambda n, _: bar.update(task, completed=n))
+    console.print(f"{episodes} episodes of {env_id} in {out}")
+
+
+def train_env(env_id: str, data: Path, out: Path, name: str, steps: int, batch: int, seed: int,
+          procs: int, obs_key: str | None, chunk: int) -> None:
+    """Train a state world model on the episodes in DATA."""
+    from worldmodel.config import TrainConfig
+    from worldmodel.train import train_env as run_train_env
+
+    tc = TrainConfig(steps=steps, batch=batch, seed=seed)
+    command = "wmagent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    with _bar(f"train {env_id}") as bar:
+        task = bar.add_task("", total=steps, info="")
+
+        def progress(step: int, row: dict) -> None:
+            info = f"loss {row['loss']:.3f}" if "loss" in row else ""
+            if "eff_rank" in row:
+                info += f" rank {row['eff_rank']:.1f} probe {row['probe_rmse']:.3f}"
+            bar.update(task, completed=step, info=info)
+
+        final = run_train_env(env_id, data, out, tc, obs_key, name, procs, command,
+                              progress if procs == 1 else None, chunk=chunk)
+    if not final:  # a process of torchrun's other than rank 0: rank 0 reports
+        return
+    console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
+                  f"rank {final['eff_rank']:.1f}, probe rmse {final['probe_rmse']:.3f}, "
+                  f"1-step error {final['pred_err_h1']:.3f}")
+
+
+def plan_env(env_id: str, checkpoint: Path, episodes: int, offset: int, budget: int, seed: int,
+         policy: str, obs_key: str | None, as_json: bool, landmarks: Path | None) -> None:
+    """Goal-reaching success on held-out seeds; JSON or one line."""
+    from worldmodel.checkpoint import load
+    from worldmodel.datasets import read
+    from worldmodel.landmarks import LandmarkPlanner
+    from worldmodel.reach import evaluate_goals
+
+    path = checkpoint / "model" if checkpoint.is_dir() else checkpoint
+    model = load(path)
+    if model.config.scenario != env_id:
+        raise ValueError(f"checkpoint {path} was trained on {model.config.scenario!r}, not "
+                         f"{env_id!r}")
+    with _bar(f"plan {env_id}") as bar:
+        task = bar.add_task("", total=episodes, info="")
+        planner = None if landmarks is None else LandmarkPlanner(
+            model, read(landmarks, obs_key).episodes)
+        report = evaluate_goals(env_id, model, episodes, offset, budget, policy, seed, obs_key,
+                                progress=lambda n, _: bar.update(task, completed=n),
+                                planner=planner)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=1))
+        return
+    console.print(f"{env_id} K={offset}: {report.successes}/{report.episodes} reached "
+                  f"({100 * report.success_rate:.0f}%, 95% CI {100 * report.ci_low:.0f}-"
+                  f"{100 * report.ci_high:.0f}%), {report.mean_steps:.1f} steps on average, "
+                  f"{report.ms_per_decision:.1f} ms per decision")
 
 
 def register(app: typer.Typer) -> None:

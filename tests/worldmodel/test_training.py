@@ -9,8 +9,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from scenarios.collect import CollectConfig, collect
-from worldmodel import checkpoint, imagine, load
+from worldmodel import checkpoint, load
 from worldmodel.config import TrainConfig
+from worldmodel.imagine import imagine
 from worldmodel.train import model_config_for, train
 
 
@@ -38,8 +39,8 @@ def test_tiny_jepa_run_loss_falls_and_rank_holds(trained):
     assert final["eff_rank"] > 4  # of 16: not collapsed to a line or a point
     assert final["emb_std"] > 0.3
     assert final["pred_err_h1"] < final["pred_err_h6"]  # errors grow with the horizon
-    assert final["probe_rmse_m"] < 0.95 * steps[0]["probe_rmse_m"]  # the probe reads more out
-    for key in ("pred_err_h1", "pred_err_h6", "emb_std", "eff_rank", "probe_rmse_m"):
+    assert final["probe_rmse"] < 0.95 * steps[0]["probe_rmse"]  # the probe reads more out
+    for key in ("pred_err_h1", "pred_err_h6", "emb_std", "eff_rank", "probe_rmse"):
         assert key in steps[-1]
 
 
@@ -97,7 +98,7 @@ def test_reconstruction_objective_trains_on_the_same_data(tiny_data, tmp_path):
     mc = model_config_for("pads", "state", "reconstruction", latent_dim=8, hidden=32)
     final = train(mc, TrainConfig(steps=30, batch=16, log_every=10, probe_steps=10), tmp_path,
                   data=tiny_data)
-    assert np.isfinite(final["probe_rmse_m"])
+    assert np.isfinite(final["probe_rmse"])
     assert load(tmp_path / "model").config.objective == "reconstruction"
 
 
