@@ -86,6 +86,14 @@ def pairs(model: WorldModel, family: str, data: dict[str, np.ndarray], names: li
     ep = np.repeat(np.arange(e_n), per_episode)
     t0 = rng.integers(0, t_n - 1, len(ep))
     t1 = np.minimum(t_n - 1, t0 + 1 + rng.integers(0, t_n, len(ep)))
+    y = _labelled(family, names, states, seeds, ep, t0, t1)
+    return Pairs(_encode(model, states[ep, t0]), _encode(model, states[ep, t1]), y, ep)
+
+
+def _labelled(family: str, names: list[str], states: np.ndarray, seeds: np.ndarray,
+              ep: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> torch.Tensor:
+    """(N, P) labels of the pairs (states[ep, t0], states[ep, t1]), each episode's layout
+    rebuilt from its scene seed once."""
     layouts: dict[int, Layout] = {}
     y = np.zeros((len(ep), len(names)), np.float32)
     for n, (e, a, b) in enumerate(zip(ep, t0, t1, strict=True)):
@@ -93,8 +101,7 @@ def pairs(model: WorldModel, family: str, data: dict[str, np.ndarray], names: li
         if s not in layouts:
             layouts[s] = get(family).layout(s)
         y[n] = labels(layouts[s], names, states[e, a], states[e, b])
-    return Pairs(_encode(model, states[ep, t0]), _encode(model, states[ep, t1]),
-                 torch.from_numpy(y), ep)
+    return torch.from_numpy(y)
 
 
 @torch.no_grad()
@@ -119,14 +126,7 @@ def imagined_pairs(model: WorldModel, family: str, data: dict[str, np.ndarray],
         steps = t0[i, None] + np.arange(c * k)
         a = torch.from_numpy(actions[ep[i, None], steps].astype(np.float32)).view(len(i), c, k, -1)
         z[i] = model.rollout(z0[i], a)[:, -1]
-    layouts: dict[int, Layout] = {}
-    y = np.zeros((len(ep), len(names)), np.float32)
-    for n, (e, a, c) in enumerate(zip(ep, t0, n_chunks, strict=True)):
-        s = int(seeds[e])
-        if s not in layouts:
-            layouts[s] = get(family).layout(s)
-        y[n] = labels(layouts[s], names, states[e, a], states[e, a + c * k])
-    return Pairs(z0, z, torch.from_numpy(y), ep)
+    return Pairs(z0, z, _labelled(family, names, states, seeds, ep, t0, t0 + n_chunks * k), ep)
 
 
 def auc(scores: np.ndarray, truth: np.ndarray) -> float | None:
