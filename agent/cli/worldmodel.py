@@ -85,7 +85,9 @@ def plan(
     scenario: Annotated[str | None, typer.Argument(help="Scenario family, or --env.")] = None,
     subgoal: Annotated[str | None, typer.Option(help="e.g. 'push red block to green zone'.")]
     = None,
-    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Scene seed.")] = 0,
+    seed: Annotated[int | None, typer.Option(
+        min=0, max=MAX_SEED, help="Scene seed (default 0); --env: the first held-out seed "
+                                  "(default 1,000,000, never collected from).")] = None,
     planner: Annotated[str, typer.Option(help="cem, mppi or sim.")] = "cem",
     obs: Annotated[str, typer.Option(help="Observation of the packaged model: state or pixels.")]
     = "state",
@@ -117,8 +119,10 @@ def plan(
         if env is None or checkpoint is None:
             raise ValueError("name a scenario and --subgoal, or a Gymnasium env with --env "
                              "ENV_ID and --checkpoint DIR")
-        return plan_env(env, checkpoint, episodes, offset, budget, seed or EVAL_SEED, policy,
-                         obs_key, json_out, landmarks)
+        return plan_env(env, checkpoint, episodes, offset, budget,
+                        EVAL_SEED if seed is None else seed, policy, obs_key, json_out,
+                        landmarks)
+    seed = 0 if seed is None else seed
     if subgoal is None:
         raise ValueError("give the subgoal to plan with --subgoal, e.g. 'push red block to "
                          "green zone'")
