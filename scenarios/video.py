@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -34,17 +35,6 @@ def _font(size: int):
     return ImageFont.load_default(max(9, size))
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return lines + [line] if line else lines
-
-
 def annotate(frame: np.ndarray, layout: Layout, ghost: np.ndarray | None = None,
              caption: str = "") -> np.ndarray:
     """`frame` (a top view of `layout`) with the imagined state `ghost` (S,) drawn as hollow
@@ -73,7 +63,7 @@ def annotate(frame: np.ndarray, layout: Layout, ghost: np.ndarray | None = None,
                          outline=(255, 255, 255), width=1)
     if caption:
         font = _font(size // 22)
-        lines = _wrap(caption, max(20, int(1.8 * size / max(9, size // 22))))
+        lines = textwrap.wrap(caption, max(20, int(1.8 * size / max(9, size // 22))))
         band = (font.size + 3) * len(lines) + 4
         draw.rectangle([0, 0, size, band], fill=(0, 0, 0))
         for k, line in enumerate(lines):
@@ -90,7 +80,7 @@ def card(frame: np.ndarray, text: str) -> np.ndarray:
     draw = ImageDraw.Draw(img)
     size = frame.shape[1]
     font = _font(size // 18)
-    lines = _wrap(text, max(16, int(1.7 * size / max(9, size // 18))))
+    lines = textwrap.wrap(text, max(16, int(1.7 * size / max(9, size // 18))))
     top = frame.shape[0] // 2 - len(lines) * (font.size + 4) // 2
     for k, line in enumerate(lines):
         draw.text((size // 16, top + k * (font.size + 4)), line, fill=(255, 255, 255), font=font)

@@ -136,14 +136,10 @@ def auc(scores: np.ndarray, truth: np.ndarray) -> float | None:
     pos, neg = scores[truth], scores[~truth]
     if not len(pos) or not len(neg):
         return None
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(1, len(order) + 1)
-    allv = np.concatenate([pos, neg])
-    for v in np.unique(allv):  # average ranks over ties
-        same = allv == v
-        if same.sum() > 1:
-            ranks[same] = ranks[same].mean()
+    _, tie, count = np.unique(np.concatenate([pos, neg]), return_inverse=True,
+                              return_counts=True)
+    mean_rank = np.cumsum(count) - (count - 1) / 2  # 1-based ranks, ties averaged
+    ranks = mean_rank[tie]
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2)
                  / (len(pos) * len(neg)))
 

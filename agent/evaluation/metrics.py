@@ -115,11 +115,12 @@ def critic_summary(rows: list[dict]) -> dict | None:
     records = [json.loads(r["record"]) for r in rows if r.get("record")]
     if not any(rec.get("foresight") for rec in records):
         return None
-    asked = [rec for rec in records if (rec.get("question") or "").startswith(ASKED)]
-    acted = [rec for rec in records if rec not in asked and rec.get("steps")]
-    safe = [rec for rec in acted if all(v.get("safe") for v in rec.get("foresight") or [])]
-    risky = [rec for rec in acted if rec not in safe]
-    return {"asked": len(asked), "foresaw_harm": sum(bool(rec.get("foresight")) for rec in records),
+    asked = [(rec.get("question") or "").startswith(ASKED) for rec in records]
+    acted = [rec for rec, a in zip(records, asked, strict=True) if not a and rec.get("steps")]
+    judged = [all(v.get("safe") for v in rec.get("foresight") or []) for rec in acted]
+    safe = [rec for rec, ok in zip(acted, judged, strict=True) if ok]
+    risky = [rec for rec, ok in zip(acted, judged, strict=True) if not ok]
+    return {"asked": sum(asked), "foresaw_harm": sum(bool(rec.get("foresight")) for rec in records),
             "acted_predicted_safe": len(safe),
             "harmed_when_predicted_safe": sum(bool(rec.get("side_effects")) for rec in safe),
             "acted_predicted_harm": len(risky),
