@@ -12,7 +12,7 @@ unlikely to contain), and never contain an episode whose first subgoal holds at 
 - `default`: push and sort, alternating, 2 to 4 subgoals
 - `horizon`: pads, push, rooms and sort at 1, 2, 4 and 6 subgoals (success against plan
   length)
-- `foresight`: the families with consequences (`Scenario.consequences`: clutter, ledge),
+- `foresight`: the families with consequences (`Scenario.consequences`: clutter, fragile, ledge),
   alternating, 1 to 4 subgoals, only tasks where a straight execution could cause a side
   effect (`scenarios.side_effects.at_risk`); success there needs no side effect
 - `paraphrase`: each task said several ways (`group` names the task): planning should not
