@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llm_args import add_llm_options, llm_backend  # noqa: E402
 
-from agent.understand.decompose import decompose  # noqa: E402
+from agent.understand.decompose import ACT_SURE, decompose  # noqa: E402
 from scenarios import names, world_for  # noqa: E402
 from scenarios.requests import generate  # noqa: E402
 from scenarios.scene import SceneDescription  # noqa: E402
@@ -55,6 +55,7 @@ def main() -> None:
 
     by_kind, confusion, secs = defaultdict(list), Counter(), []
     intent_ok, plan_ok, moved, answers_ok = [], [], [], []
+    asked_act, asked_other = [], []  # asked before acting, on act / on other messages
     out = args.out.open("w") if args.out else None
     for family in names():
         for req in generate(family, args.per_family, split="test", seed=args.seed):
@@ -72,8 +73,10 @@ def main() -> None:
             if want.intent == "act":
                 ok = ok_intent and same_plan(got.plan, want.plan)
                 plan_ok.append(ok)
-            else:
-                moved.append(intent == "act")
+                asked_act.append(d.asks_first)
+            else:  # read as a plan, and carried out without asking first
+                moved.append(intent == "act" and not d.asks_first)
+                asked_other.append(d.asks_first)
             if want.intent == "answer" and ok_intent:
                 state = world.state()
                 ok = answer(world, state, got.query) == answer(world, state, want.query)
@@ -88,6 +91,7 @@ def main() -> None:
                 out.write(json.dumps({"family": family, "seed": req.seed, "kind": req.kind,
                                       "text": req.text, "want": want.contract(),
                                       "got": got.contract() if got else None, "ok": ok,
+                                      "confidence": d.confidence, "asks_first": d.asks_first,
                                       "seconds": secs[-1]}) + "\n")
                 out.flush()
             print(f"{'ok ' if ok else 'BAD'} {secs[-1]:5.1f}s {family} {req.kind:8s} {req.text}"
@@ -100,7 +104,12 @@ def main() -> None:
           f"torch threads {args.threads}; {len(intent_ok)} held-out messages")
     print(f"intent accuracy: {pct(intent_ok)}")
     print(f"exact plan on act messages: {pct(plan_ok)}")
-    print(f"non-act messages read as act (would move): {sum(moved)} of {len(moved)}")
+    print(f"non-act messages read as act and carried out without asking (would move): "
+          f"{sum(moved)} of {len(moved)}")
+    print(f"asked before acting (act confidence < {ACT_SURE}): {sum(asked_other)} non-act "
+          f"messages read as act, and {sum(asked_act)} of {len(asked_act)} act messages "
+          f"({sum(a and p for a, p in zip(asked_act, plan_ok, strict=True))} of them with the "
+          "exact plan)")
     print(f"answers correct: {pct(answers_ok)}")
     for kind, v in sorted(by_kind.items()):
         print(f"  {kind}: {pct(v)}")

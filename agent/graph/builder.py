@@ -46,7 +46,8 @@ def build_graph(res: Resources, checkpointer=None):
     g.add_conditional_edges("decompose", partial(routes.after_decompose, res=res),
                             ["ask", "respond", "imagine", "act", "report"])
     g.add_conditional_edges("ask", routes.after_ask, ["decompose", "confirm"])
-    g.add_conditional_edges("confirm", routes.after_confirm, ["act", "report"])
+    g.add_conditional_edges("confirm", partial(routes.after_confirm, res=res),
+                            ["imagine", "act", "report"])
     g.add_edge("respond", END)
     g.add_conditional_edges("imagine", routes.after_imagine, ["ask", "revise", "act"])
     g.add_conditional_edges("act", partial(routes.after_act, res=res, scenes=scenes),

@@ -139,9 +139,15 @@ def decompose(state: AgentState, config: RunnableConfig, *, res: Resources,
     emit(ev.Replied("act", said))
     emit(ev.PlanMade(plan, list(d.problems)))
     reply = {**(reply or {}), "text": said}
-    return {**out, "plan": plan, "first_plan": state["first_plan"] or plan, "current": 0,
-            "attempt": 1, "subgoal_steps": 0, "subgoal_seconds": 0.0, "subgoal_ms": [],
-            "question": None, "reply": reply, "avoid": list(d.plan.avoid)}
+    out = {**out, "plan": plan, "first_plan": state["first_plan"] or plan, "current": 0,
+           "attempt": 1, "subgoal_steps": 0, "subgoal_seconds": 0.0, "subgoal_ms": [],
+           "question": None, "reply": reply, "avoid": list(d.plan.avoid)}
+    if d.asks_first:  # the model half read it as a what-if or a question: ask, do not guess
+        question = (f"{said} But {d.doubt}. Did you mean for me to do that now? (yes / no; "
+                    "or ask 'what would happen if ...' and I will only tell you)")
+        emit(ev.Question(question))
+        return {**out, "question": question, "confirm": question, "confirming": "plan"}
+    return out
 
 
 RESPONDED = {"answer": "answered", "imagine": "answered", "cannot": "declined",
@@ -171,7 +177,7 @@ def ask(state: AgentState, config: RunnableConfig) -> dict:
     answer = interrupt({"question": question})
     asked = {"question": question, "answer": answer}
     if state.get("confirm"):  # .get: a run checkpointed before this field existed
-        asked["confirm"] = True
+        asked["confirm"] = state.get("confirming") or "harm"
     return {"clarifications": [asked], "question": None}
 
 
@@ -180,18 +186,24 @@ _YES = re.compile(r"^\s*(yes|y|yeah|yep|ok|okay|sure|fine|go ahead|go on|do it|p
 
 
 def confirm(state: AgentState, config: RunnableConfig) -> dict:
-    """The person's answer to foresight's question: "yes" (or "go ahead", "ok", ...) acts on
-    the chosen way; anything else declines, and nothing moves."""
+    """The person's answer to a yes/no question before acting (was this plan asked for; act
+    though foresight predicts harm): "yes" (or "go ahead", "ok", ...) acts; anything else
+    declines, and nothing moves."""
     answer = state["clarifications"][-1]["answer"]
     if _YES.match(answer or ""):
         emit(ev.Replied("act", "going ahead, as you said"))
         return {"confirm": None}
-    text = ("I did not act: you did not say to go ahead with what I foresaw "
-            f"({state['confirm']}). Tell me another way to do it, or something else to do.")
+    if state.get("confirming") == "plan":
+        text = ("I did not act, and nothing moved. Tell me what you would like: something "
+                "to do, a question, or 'what would happen if ...'.")
+        why = "the person did not confirm the plan the agent was unsure it was asked for"
+    else:
+        text = ("I did not act: you did not say to go ahead with what I foresaw "
+                f"({state['confirm']}). Tell me another way to do it, or something else to do.")
+        why = "the person did not confirm a plan foresight predicted would harm"
     emit(ev.Replied("act", text))
     reply = {**(state["reply"] or {"intent": "act"}), "text": text}
-    return {"confirm": None, "status": "declined", "reason": "the person did not confirm "
-            "a plan foresight predicted would harm", "reply": reply}
+    return {"confirm": None, "status": "declined", "reason": why, "reply": reply}
 
 
 def _foresee(state: AgentState, res: Resources, world: World,
@@ -216,7 +228,7 @@ def _foresee(state: AgentState, res: Resources, world: World,
 def _confirmation(state: AgentState, unsafe: list[SideEffect]) -> str | None:
     """The question to ask before acting when even the chosen way is sure to harm, unless
     the person was asked once in this run already (and said go ahead)."""
-    if not unsafe or any(c.get("confirm") for c in state["clarifications"]):
+    if not unsafe or any(c.get("confirm") in (True, "harm") for c in state["clarifications"]):
         return None
     harm = "; ".join(e.text() for e in unsafe)
     return (f"Whichever way I take it, I foresee that {harm}. Should I go ahead anyway? "
@@ -244,7 +256,7 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
     question = _confirmation(state, unsafe)
     if question is not None:  # nothing moves before the person says go ahead
         emit(ev.Question(question))
-        return {**out, "question": question, "confirm": question}
+        return {**out, "question": question, "confirm": question, "confirming": "harm"}
     bad = next((r for r in results if not r["ok"]), None)
     vetoes = state["vetoes"]
     if (bad is not None and res.decomposer is not None and len(vetoes) < res.budgets.vetoes

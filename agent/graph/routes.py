@@ -37,8 +37,12 @@ def after_ask(state: AgentState) -> str:
     return "confirm" if state.get("confirm") else "decompose"
 
 
-def after_confirm(state: AgentState) -> str:
-    return "report" if state["status"] == "declined" else "act"
+def after_confirm(state: AgentState, *, res: Resources) -> str:
+    if state["status"] == "declined":
+        return "report"
+    if state.get("confirming") == "plan":  # asked before imagining: imagine it now
+        return _act_or_imagine(res)
+    return "act"
 
 
 def after_act(state: AgentState, *, res: Resources, scenes: Scenes) -> str:

@@ -43,7 +43,8 @@ class AgentState(TypedDict):
     vetoes: Annotated[list[dict], operator.add]  # subgoals imagination sent back to the LLM
     clarifications: Annotated[list[dict], operator.add]  # {"question", "answer"}
     question: str | None
-    confirm: str | None  # foresight's question: act though even the best way would harm?
+    confirm: str | None  # a yes/no question before acting (what `confirming` says)
+    confirming: str | None  # "plan": was this plan asked for? "harm": act though it would harm?
     imagination: Annotated[list[dict], operator.add]  # each with `at_step`: when imagined
     foresight: Annotated[list[dict], operator.add]  # the critic's verdicts: at_step, text
     feedback: str | None  # why the plan goes back to the LLM
@@ -70,7 +71,7 @@ def initial_state(scenario: str, seed: int, instruction: str, ground_truth: list
         start_state=None, side_effects=[], plan=[], first_plan=None,
         current=0, attempt=1, subgoal_steps=0, subgoal_seconds=0.0, subgoal_ms=[],
         outcomes=[], revisions=0, restores=0, vetoes=[], clarifications=[], question=None,
-        confirm=None,
+        confirm=None, confirming=None,
         imagination=[], foresight=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,
         llm_calls=0, prompt_tokens=0, completion_tokens=0, llm_seconds=0.0, seconds=0.0,
         status="running", reason="")

@@ -17,11 +17,17 @@ class Usage(BaseModel):
     completion_tokens: int = 0
     seconds: float = 0.0
     calls: int = 0
+    lead_prob: float | None = None
+    """the probability the model gave the answer's first value (a typed reply's intent)
+    against the other values the schema allowed there, for the last call; None where the
+    backend does not report it"""
 
     def __add__(self, other: Usage) -> Usage:
+        lead = other.lead_prob if other.lead_prob is not None else self.lead_prob
         return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
                      completion_tokens=self.completion_tokens + other.completion_tokens,
-                     seconds=self.seconds + other.seconds, calls=self.calls + other.calls)
+                     seconds=self.seconds + other.seconds, calls=self.calls + other.calls,
+                     lead_prob=lead)
 
 
 class LLMError(RuntimeError):

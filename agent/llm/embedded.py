@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import time
 import warnings
 from pathlib import Path
@@ -54,6 +55,20 @@ def _runtime(model: str, adapter: str | None):
     return net, tok, xgr.GrammarCompiler(info, max_threads=1), info
 
 
+_FIRST_VALUE = re.compile(r'^\s*\{\s*"[^"]*"\s*:\s*"[^"]*"')
+
+
+def _lead_prob(out: list[int], probs: list[float], tok) -> float | None:
+    """The probability of the first string value of the answer (the tokens up to its closing
+    quote; forced tokens count 1), or None when the answer does not open with one."""
+    p = 1.0
+    for i, q in enumerate(probs):
+        p *= q
+        if _FIRST_VALUE.match(tok.decode(out[:i + 1])):
+            return p
+    return None
+
+
 class EmbeddedBackend:
     """The packaged model (with the planner adapter by default) run by transformers."""
 
@@ -81,14 +96,16 @@ class EmbeddedBackend:
         grammar = self._grammar(json_schema(schema))
         text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         prompt = tok(text, add_special_tokens=False)["input_ids"]
-        out = self._decode(prompt, grammar)
+        out, probs = self._decode(prompt, grammar)
         answer = tok.decode(out, skip_special_tokens=True)
         usage = Usage(prompt_tokens=len(prompt), completion_tokens=len(out),
-                      seconds=time.perf_counter() - start, calls=1)
+                      seconds=time.perf_counter() - start, calls=1,
+                      lead_prob=_lead_prob(out, probs, tok))
         return parse(answer, schema), usage
 
-    def _decode(self, prompt: list[int], grammar) -> list[int]:
-        """Greedy constrained decoding with grammar-forced draft tokens; the answer's ids."""
+    def _decode(self, prompt: list[int], grammar) -> tuple[list[int], list[float]]:
+        """Greedy constrained decoding with grammar-forced draft tokens: the answer's ids, and
+        for each the probability of that token among those the grammar allowed."""
         import torch
         import xgrammar as xgr
         from transformers import DynamicCache
@@ -97,7 +114,7 @@ class EmbeddedBackend:
         matcher = xgr.GrammarMatcher(grammar)
         mask = xgr.allocate_token_bitmask(1, info.vocab_size)
         cache = DynamicCache()
-        pending, out = list(prompt), []
+        pending, out, probs = list(prompt), [], []
         with torch.inference_mode():
             while len(out) < self.settings.max_tokens:
                 draft = self._draft(matcher, out, tok)
@@ -110,12 +127,13 @@ class EmbeddedBackend:
                     matcher.fill_next_token_bitmask(mask)
                     xgr.apply_token_bitmask_inplace(row, mask)
                     token = int(row.argmax())
+                    probs.append(float(torch.softmax(row[0], -1)[token]))
                     if not matcher.accept_token(token):
                         raise InvalidAnswer("the grammar rejected its own token",
                                             tok.decode(out))
                     out.append(token)
                     if matcher.is_terminated():
-                        return out[:-1]
+                        return out[:-1], probs[:-1]
                     if i < len(draft) and token == draft[i]:
                         taken += 1
                         continue

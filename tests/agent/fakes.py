@@ -21,6 +21,8 @@ class FakeDecomposition:
     problems: list = field(default_factory=list)
     usage: FakeUsage = field(default_factory=FakeUsage)
     typed: Reply | None = None
+    asks_first: bool = False  # the model was unsure it was asked to act
+    doubt: str = "I am only 60% sure you asked me to act"
 
     @property
     def reply(self) -> Reply | None:
@@ -42,6 +44,13 @@ class QueuedDecomposer:
 
     def _next(self):
         a = self.answers.pop(0)
+        if isinstance(a, tuple) and a[0] == "unsure":  # ("unsure", subgoals): asks first
+            d = self._next_of(a[1])
+            d.asks_first = True
+            return d
+        return self._next_of(a)
+
+    def _next_of(self, a):
         if isinstance(a, Reply):
             return FakeDecomposition(plan=a.plan if a.intent == "act" else None, typed=a)
         if isinstance(a, str):

@@ -250,3 +250,16 @@ def test_no_true_avoid_is_ever_dropped():
                     scene = SceneDescription.from_layout(world_for(family, req.seed).layout)
                     assert unasked_avoids(scene, req.text, req.reply.plan) == [], req.text
     assert seen > 100
+
+
+def test_a_plan_to_a_target_the_message_never_mentions_is_in_doubt(sort):
+    from agent.understand.decompose import doubts
+
+    p = Plan.model_validate(plan("push red block north_of green zone"))
+    assert doubts(sort, "Hold the red block up high", p, 0.99) == (
+        "you did not mention the green zone")
+    assert doubts(sort, "Push the red block above the green zone", p, 0.99) is None
+    assert doubts(sort, "Tidy up: every block to the zone of its colour", p, 0.99) is None
+    assert doubts(sort, "Push the red block above the green zone", p, 0.5) == (
+        "I am only 50% sure you asked me to act")
+    assert doubts(sort, "Push the red block above the green zone", p, None) is None

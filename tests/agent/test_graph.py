@@ -380,3 +380,22 @@ def test_a_low_confidence_prediction_does_not_block_the_plan(tmp_path):
     agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.02, 0.02))
     rec = agent.run("fragile", "push", seed=0, subgoals=plan)
     assert rec.question is None and rec.status in ("done", "failed") and rec.steps > 0
+
+
+def test_a_plan_the_model_was_unsure_of_is_asked_about_and_nothing_moves(tmp_path):
+    plan = sort_plan(1)[:1]
+    agent = make_agent(tmp_path, [("unsure", plan)])
+    rec = agent.run("sort", "picture pushing it in: how would that go?", seed=1)
+    assert rec.status == "needs_clarification" and rec.steps == 0
+    assert "Did you mean for me to do that now?" in rec.question
+    rec = agent.resume(rec.thread_id, answer="no, I only wondered")
+    assert rec.status == "declined" and rec.steps == 0 and not rec.success
+    world = world_for("sort", 1)
+    assert np.allclose(agent.store.trajectory(rec.thread_id)[-1], world.state())
+
+
+def test_a_yes_to_an_unsure_plan_carries_it_out(tmp_path):
+    plan = sort_plan(1)[:1]
+    agent = make_agent(tmp_path, [("unsure", plan)])
+    rec = agent.run("sort", "push the first block in", seed=1, answer=lambda q: "yes")
+    assert rec.status == "done" and rec.success and rec.steps > 0

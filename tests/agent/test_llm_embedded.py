@@ -54,9 +54,9 @@ def test_draft_tokens_change_nothing(backend, sort, monkeypatch):
     text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     prompt = tok(text, add_special_tokens=False)["input_ids"]
     grammar = backend._grammar(plan_schema(sort))
-    fast = backend._decode(prompt, grammar)
+    fast, _ = backend._decode(prompt, grammar)
     monkeypatch.setattr(EmbeddedBackend, "_draft", staticmethod(lambda *a: []))
-    assert backend._decode(prompt, grammar) == fast
+    assert backend._decode(prompt, grammar)[0] == fast
 
 
 def test_generic_json_answers(backend):
@@ -92,3 +92,20 @@ def test_messages_that_move_nothing_are_read_as_such(backend, sort, message, int
     d = decompose(backend, sort, message)
     assert d.reply is not None and d.reply.intent == intent, d.raw
     assert d.plan is None  # nothing to act on
+
+
+@pytest.mark.parametrize("message", ["Lift the red block.", "Go to the kitchen."])
+def test_a_misread_that_would_move_asks_first(backend, sort, message):
+    """The two misreads above name no target, yet the model's plan takes something to one:
+    the agent says what it understood and waits for a yes (`Decomposition.doubt`)."""
+    d = decompose(backend, sort, message)
+    assert d.plan is None or d.asks_first, d.raw
+
+
+def test_the_intent_comes_with_the_models_confidence(backend, sort):
+    sure = decompose(backend, sort, "Push the red block into the green zone.")
+    assert sure.confidence is not None and sure.confidence > 0.9 and not sure.asks_first
+    wonder = decompose(backend, sort, "Picture yourself trying to roll the red block into "
+                                      "the blue zone: how does it go?")
+    assert wonder.confidence is not None and wonder.confidence < 0.9
+    assert wonder.plan is None or wonder.asks_first  # never acted on without a yes
