@@ -357,6 +357,9 @@ def _joint_index(model: mujoco.MjModel, bodies: list[str], axes: str,
 class World:
     """One compiled layout: physics, state vector, predicates, goal states and rendering."""
 
+    control_dt = TIMESTEP * FRAME_SKIP
+    """seconds between two control actions"""
+
     def __init__(self, layout: Layout):
         self.layout = layout
         self.spec = StateSpec.for_layout(layout)

@@ -7,6 +7,7 @@ from typing import Literal
 
 Obs = Literal["state", "pixels"]
 Objective = Literal["jepa", "reconstruction"]
+Encoder = Literal["cnn", "keypoints"]
 
 
 def _check(ok: bool, field: str, value, fix: str) -> None:
@@ -32,6 +33,13 @@ class ModelConfig:
     for an outside env usually the whole observation)"""
     image_size: int = 48
     """side of square frames in pixel mode (ignored in state mode)"""
+    encoder: Encoder = "cnn"
+    """pixel encoder: 'cnn' (four stride-2 convolutions, flattened: the first pixel models) or
+    'keypoints' (convolutions with coordinate channels at half resolution, read out by a
+    spatial softmax into where each feature map peaks: made for small moving things)"""
+    frames: int = 1
+    """frames stacked per pixel observation, the newest last, `chunk` control steps apart
+    (one latent step): 2 lets the encoder see speed, which one frame cannot show"""
     latent_dim: int = 32
     """D, the embedding size"""
     hidden: int = 256
@@ -67,6 +75,12 @@ class ModelConfig:
                f"it cannot exceed state_dim={self.state_dim}")
         _check(self.image_size in (32, 48, 64, 96), "image_size", self.image_size,
                "use 32, 48, 64 or 96 (the CNN halves it four times)")
+        _check(self.encoder in ("cnn", "keypoints"), "encoder", self.encoder,
+               "use 'cnn' or 'keypoints'")
+        _check(isinstance(self.frames, int) and 1 <= self.frames <= 4, "frames", self.frames,
+               "stack 1 to 4 frames")
+        _check(self.frames == 1 or self.obs == "pixels", "frames", self.frames,
+               "stacking is for frames: a state vector carries its speeds; use 1")
         for name in ("action_low", "action_high"):
             v = getattr(self, name)
             _check(len(v) in (0, self.action_dim), name, v,

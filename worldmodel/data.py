@@ -129,23 +129,42 @@ class Episodes:
             self._windows[span] = (self.obs_starts[e] + t, self.action_starts[e] + t)
         return self._windows[span]
 
+    def history(self, frames: torch.Tensor, n: int, gap: int) -> torch.Tensor:
+        """Indices (..., n) of each observation index in `frames` (...) and of the n - 1 before
+        it, `gap` steps apart, oldest first; before an episode's first observation, its first
+        (the scenes start at rest, so a repeated frame shows the right speed: none)."""
+        if "first" not in self._windows:
+            self._windows["first"] = torch.repeat_interleave(
+                self.obs_starts, self.lengths + 1).to(self.states.device)
+        back = gap * torch.arange(n - 1, -1, -1, device=frames.device)  # (n,)
+        return torch.maximum(frames[..., None] - back, self._windows["first"][frames][..., None])
+
     def sample(self, batch: int, horizon: int, chunk: int, generator: torch.Generator,
-               rest_fraction: float = 0.0, velocity_dims: Sequence[int] = ()):
+               rest_fraction: float = 0.0, velocity_dims: Sequence[int] = (),
+               frames: int = 1, gap: int = 1):
         """Random windows of `horizon` latent steps, uniform over all windows that fit inside
         one episode; `rest_fraction` of them at rest (the entries `velocity_dims` zeroed).
+        With pixels and `frames` > 1 each observation is a stack of that many frames, `gap`
+        control steps apart, the newest last (a single frame shows no speed).
 
-        Returns obs (B, H+1, S) or (B, H+1, h, w, 3), states (B, H+1, S), actions (B, H, k, A).
+        Returns obs (B, H+1, S), (B, H+1, h, w, 3) or (B, H+1, F, h, w, 3) stacked, states
+        (B, H+1, S), actions (B, H, k, A).
         """
         span = horizon * chunk
         o0, a0 = self._starts(span)
         dev = self.states.device
         pick = torch.randint(0, len(o0), (batch,), generator=generator)
         o0, a0 = o0[pick].to(dev), a0[pick].to(dev)
-        frames = o0[:, None] + chunk * torch.arange(horizon + 1, device=dev)  # (B, H+1)
+        frames_idx = o0[:, None] + chunk * torch.arange(horizon + 1, device=dev)  # (B, H+1)
         steps = a0[:, None] + torch.arange(span, device=dev)  # (B, H*k)
-        states = self.states[frames]
+        states = self.states[frames_idx]
         actions = self.actions[steps].view(batch, horizon, chunk, -1)
-        obs = states if self.pixels is None else self.pixels[frames]
+        if self.pixels is None:
+            obs = states
+        elif frames > 1:
+            obs = self.pixels[self.history(frames_idx, frames, gap)]
+        else:
+            obs = self.pixels[frames_idx]
         n_rest = int(batch * rest_fraction)
         if n_rest:
             if not len(velocity_dims):
@@ -161,7 +180,8 @@ class Episodes:
             actions[:n_rest] = 0
             if self.pixels is None:
                 obs = states
-            else:  # frames show no velocity: repeat the first one
+            else:  # at rest, every frame (and every frame of a stack) is the first one's newest
                 obs = obs.clone()
-                obs[:n_rest] = obs[:n_rest, :1].expand(-1, horizon + 1, -1, -1, -1)
+                newest = obs[:n_rest, :1, -1:] if frames > 1 else obs[:n_rest, :1]
+                obs[:n_rest] = newest.expand_as(obs[:n_rest])
         return obs, states, actions

@@ -110,7 +110,9 @@ def evaluate(model: nn.Module, val: Episodes, tc: TrainConfig,
              generator: torch.Generator) -> dict[str, float]:
     """Collapse and quality metrics on held-out windows."""
     model.eval()
-    obs, states, actions = val.sample(512, tc.horizon, model.config.chunk, generator)
+    mc = model.config
+    obs, states, actions = val.sample(512, tc.horizon, mc.chunk, generator,
+                                      frames=mc.frames, gap=mc.chunk)
     b, h1 = obs.shape[:2]
     z = model.encode(obs.flatten(0, 1)).view(b, h1, -1)
     pred = model.rollout(z[:, 0], actions)
@@ -232,7 +234,8 @@ def fit(model: nn.Module, episodes: Episodes, tc: TrainConfig,
     model.train()
     while step < tc.steps:
         obs, states, actions = train_eps.sample(tc.batch // world, tc.horizon, mc.chunk, gen,
-                                                tc.rest_fraction, mc.velocity_dims)
+                                                tc.rest_fraction, mc.velocity_dims,
+                                                mc.frames, mc.chunk)
         parts = net(obs, states, actions, tc, directions, world > 1)
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
@@ -278,7 +281,8 @@ def finetune_probe(model: nn.Module, eps: Episodes, tc: TrainConfig,
     n = model.config.n_dynamic
     loss = torch.zeros(())
     for _ in range(tc.probe_steps):
-        obs, states, _ = eps.sample(tc.batch, 1, 1, gen)
+        obs, states, _ = eps.sample(tc.batch, 1, 1, gen, frames=model.config.frames,
+                                    gap=model.config.chunk)
         with torch.no_grad():
             z = model.encode(obs.flatten(0, 1))
         target = (states.flatten(0, 1)[:, :n] - model.state_mean[:n]) / model.state_std[:n]

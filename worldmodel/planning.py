@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Literal, Protocol
 
 import numpy as np
@@ -45,8 +46,14 @@ class LatentPlanner(SamplingPlanner):
     """Plans in the world model's latent space: energy of predicted vs goal embeddings."""
 
     def __init__(self, model: WorldModel, config: PlannerConfig | None = None,
-                 energy: Energy | None = None, observe: Callable | None = None):
+                 energy: Energy | None = None, observe: Callable | None = None,
+                 earlier: Callable | None = None):
+        """`earlier(goal_state, velocity)`, for a model that stacks frames: the goal state one
+        latent step before, its agent moving at `velocity` (m/s), so that the goal can be
+        shown moving as well as at rest (`config.goal_speeds`)."""
         super().__init__(config or PlannerConfig())
+        self.earlier = earlier
+        self._goal_cache: tuple[bytes, torch.Tensor] | None = None
         self.model = model.eval()
         self.energy = energy or model.energy
         self.chunk, self.action_dim = model.config.chunk, model.config.action_dim
@@ -55,11 +62,35 @@ class LatentPlanner(SamplingPlanner):
                              "make_planner(kind, model, world=...) builds one from the world")
         self.observe = observe or (lambda s: s)
         self._z = self._z_goal = None
+        self.stack = model.config.frames if model.config.obs == "pixels" else 1
+        self._past: list[np.ndarray] = []  # the frames seen at earlier decisions, newest last
 
-    def encode_state(self, state: np.ndarray) -> torch.Tensor:
+    def stacked(self, frame: np.ndarray, remember: bool = False) -> np.ndarray:
+        """`frame` with the frames of the decisions before it, (F, h, w, 3), for a model that
+        stacks F frames (one latent step apart: a decision executes one chunk); before
+        there were F - 1 decisions, the oldest frame seen stands in (at the start: `frame`
+        itself, as if at rest). `remember` keeps `frame` for the next decisions."""
+        past = self._past[-(self.stack - 1):] or [frame]
+        past = [past[0]] * (self.stack - 1 - len(past)) + past
+        if remember:
+            self._past = (self._past + [frame])[-(self.stack - 1):]
+        return np.stack(past + [frame])
+
+    def forget(self) -> None:
+        """Forget the frames seen (a new scene: the last one's frames show nothing of it)."""
+        self._past = []
+
+    def encode_obs(self, obs: np.ndarray, remember: bool = False) -> torch.Tensor:
+        """(D,) embedding of one observation: a state vector, or one frame (stacked with the
+        frames seen before, for a model that stacks them)."""
+        obs = np.asarray(obs)
+        if self.stack > 1:
+            obs = self.stacked(obs, remember)
+        return self.model.encode(torch.as_tensor(obs)[None])[0]
+
+    def encode_state(self, state: np.ndarray, remember: bool = False) -> torch.Tensor:
         """(D,) embedding of the observation of a true state."""
-        obs = torch.as_tensor(np.asarray(self.observe(state)))[None]
-        return self.model.encode(obs)[0]
+        return self.encode_obs(self.observe(state), remember)
 
     def _to_env(self, unit):
         return self.model.env_action(unit)
@@ -71,6 +102,8 @@ class LatentPlanner(SamplingPlanner):
         each of `config.goal_speeds` in 8 directions; one that declares only which entries
         are velocities (`velocity_dims`) also gets the goal at rest."""
         goals = [np.asarray(goal_state, float)]
+        if self.stack > 1:
+            return self._stacked_goals(goals[0])
         vel = list(self.model.config.goal_velocity_dims)
         still = list(self.model.config.velocity_dims)
         if self.model.config.obs == "state" and not vel and still:
@@ -84,12 +117,62 @@ class LatentPlanner(SamplingPlanner):
                     moving = goals[0].copy()
                     moving[vel] = v * np.array([np.cos(a), np.sin(a)])
                     goals.append(moving)
-        obs = torch.as_tensor(np.stack([np.asarray(self.observe(g)) for g in goals]))
+        return self.goal_obs_embeddings(np.stack([np.asarray(self.observe(g)) for g in goals]))
+
+    def _stacked_goals(self, goal: np.ndarray) -> torch.Tensor:
+        """(K, D) for a stacking pixel model: the goal frame at rest and, given `earlier`,
+        the goal reached at each of `config.goal_speeds` in 8 directions (the older frame of
+        the stack shows the agent a step short of it). The last goal's embeddings are kept:
+        a goal that does not move is rendered once, not at every decision."""
+        key = goal.tobytes()
+        if self._goal_cache is not None and self._goal_cache[0] == key:
+            return self._goal_cache[1]
+        now = np.asarray(self.observe(goal))
+        stacks = [np.stack([now] * self.stack)]
+        if self.earlier is not None:
+            angles = 2 * np.pi * np.arange(GOAL_DIRECTIONS) / GOAL_DIRECTIONS
+            for v in self.config.goal_speeds:
+                for a in angles:
+                    before = self.earlier(goal, v * np.array([np.cos(a), np.sin(a)]))
+                    older = np.asarray(self.observe(before))
+                    stacks.append(np.stack([older] * (self.stack - 1) + [now]))
+        z = self.model.encode(torch.as_tensor(np.stack(stacks)))
+        self._goal_cache = (key, z)
+        return z
+
+    @torch.no_grad()
+    def goal_obs_embeddings(self, goals: np.ndarray) -> torch.Tensor:
+        """(K, D): K goal observations, (K, S) states or (K, h, w, 3) frames; a goal frame is
+        a configuration at rest, so a stacking model sees it repeated."""
+        obs = torch.as_tensor(np.asarray(goals))
+        if self.stack > 1:
+            obs = obs[:, None].expand(-1, self.stack, *obs.shape[1:])
         return self.model.encode(obs)
 
     def _prepare(self, state, goal_state):
-        self._z = self.encode_state(state)  # (D,)
+        self._z = self.encode_state(state, remember=True)  # (D,)
         self._z_goal = self.goal_embeddings(goal_state)  # (K, D)
+
+    def plan_obs(self, obs: np.ndarray, goal_obs: np.ndarray) -> Decision:
+        """Plan from an observation as the model reads it (a frame, for a pixel model) toward
+        a goal observation (a rendered goal frame), with no state vector at all."""
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            self._z = self.encode_obs(obs, remember=True)
+            self._z_goal = self.goal_obs_embeddings(np.asarray(goal_obs)[None])
+        return self._search(t0)
+
+    def snapshot(self) -> dict:
+        snap = super().snapshot()
+        snap["past"] = [f.tobytes() for f in self._past]
+        snap["past_shape"] = list(self._past[0].shape) if self._past else []
+        return snap
+
+    def restore(self, snap: dict) -> None:
+        super().restore(snap)
+        shape = snap.get("past_shape") or []
+        self._past = [np.frombuffer(b, np.uint8).reshape(shape).copy()
+                      for b in snap.get("past", [])]
 
     @torch.no_grad()
     def plan_latent(self, z: torch.Tensor, z_goal: torch.Tensor) -> Decision:
@@ -120,6 +203,13 @@ class MPPIPlanner(LatentPlanner):
 
     def _update(self, cand, e, mean, std):
         return _mppi_update(self.config, cand, e, mean, std)
+
+
+def _earlier(pos: slice, seconds: float, goal: np.ndarray, velocity: np.ndarray) -> np.ndarray:
+    """`goal` `seconds` before, its agent (at `pos`) moving at `velocity`."""
+    before = np.array(goal, float)
+    before[pos] -= velocity * seconds
+    return before
 
 
 Kind = Literal["cem", "mppi", "sim"]
@@ -153,14 +243,18 @@ def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
     if kind in ("cem", "mppi"):
         if model is None:
             raise ValueError(f"planner {kind!r} needs a world model: pass model=load_packaged(...)")
-        observe = None
+        observe = earlier = None
         if model.config.obs == "pixels":
             if world is None:
                 raise ValueError("a pixel world model needs world=... to render observations")
             size = model.config.image_size
             observe = lambda s: world.render(s, size)  # noqa: E731
+            if model.config.frames > 1:
+                earlier = partial(_earlier, world.spec["agent.pos"],
+                                  model.config.chunk * world.control_dt)
         cls = CEMPlanner if kind == "cem" else MPPIPlanner
-        return cls(model, config or PlannerConfig(), energy=energy, observe=observe)
+        return cls(model, config or PlannerConfig(), energy=energy, observe=observe,
+                   earlier=earlier)
     if kind == "sim":
         if world is None:
             raise ValueError("planner 'sim' needs world=... (the scenarios.World to roll out in)")

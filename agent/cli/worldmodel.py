@@ -35,6 +35,10 @@ def train(
     = 3000,
     episode_steps: Annotated[int, typer.Option(min=1, help="Steps per collected episode.")] = 100,
     image_size: Annotated[int, typer.Option(help="Frame side in pixel mode.")] = 48,
+    encoder: Annotated[str, typer.Option(help="Pixel encoder: keypoints (spatial softmax) or "
+                                         "cnn (the first pixel models).")] = "keypoints",
+    frames: Annotated[int, typer.Option(min=1, max=4, help="Pixels: frames stacked per "
+                                        "observation, one latent step apart.")] = 2,
     rest_fraction: Annotated[float, typer.Option(help="Share of windows at rest.")] = 0.0,
     idm_weight: Annotated[float, typer.Option(help="Weight of the inverse-dynamics term "
                                               "(pixels: 1.0).")] = 0.0,
@@ -59,7 +63,8 @@ def train(
             raise ValueError("name a scenario, or a Gymnasium env with --env ENV_ID and its "
                              "episodes with --data (`wmagent collect --env ENV_ID`)")
         return train_env(env, data, out, name, steps, batch, seed, procs, obs_key, chunk)
-    mc = model_config_for(scenario, obs, objective, image_size=image_size)
+    px = {"encoder": encoder, "frames": frames} if obs == "pixels" else {}
+    mc = model_config_for(scenario, obs, objective, image_size=image_size, **px)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
                      rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed)
     command = "wmagent " + " ".join(shlex.quote(a) for a in sys.argv[1:])

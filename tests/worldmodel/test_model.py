@@ -77,3 +77,51 @@ def test_config_errors_name_the_field_and_the_fix(field, value, fix):
     with pytest.raises(ValueError) as e:
         ModelConfig(scenario="pads", **{field: value})
     assert str(e.value).startswith(f"{field}={value!r} is invalid") and fix in str(e.value)
+
+
+@pytest.mark.parametrize("objective", ["jepa", "reconstruction"])
+def test_a_keypoint_encoder_reads_stacks_of_frames(objective):
+    c = ModelConfig(scenario="pads", obs="pixels", objective=objective, image_size=32,
+                    latent_dim=8, hidden=32, encoder="keypoints", frames=2)
+    m = WorldModel(c)
+    x = torch.randint(0, 255, (3, 2, 32, 32, 3), dtype=torch.uint8)
+    z = m.encode(x)
+    assert z.shape == (3, 8)
+    # the older frame matters: the encoder can see speed
+    y = x.clone()
+    y[:, 0] = 0
+    assert not torch.allclose(m.encode(y), z)
+    if objective == "reconstruction":  # the decoder reproduces the whole stack
+        assert m.decode(z).shape == (3, 6, 32, 32)
+
+
+def test_the_keypoint_encoder_finds_a_bright_dot():
+    """Where a single map peaks is read out to a fraction of the frame, so a dot a few pixels
+    wide moves the embedding's keypoints as it moves."""
+    from worldmodel.model import KeypointEncoder
+
+    enc = KeypointEncoder(32, 8, 32, frames=1, channels=4)
+    with torch.no_grad():
+        for conv in enc.trunk[::2]:
+            conv.weight.zero_()
+            conv.bias.zero_()
+        enc.trunk[0].weight[:, 0, 1:3, 1:3] = 1.0  # red channel, 2x2 box, every map
+        for conv in enc.trunk[2::2]:
+            for i in range(4):
+                conv.weight[i, i, 1, 1] = 1.0
+    frames = torch.full((2, 3, 32, 32), -0.5)
+    frames[0, 0, 4:8, 4:8] = 20.0  # top left
+    frames[1, 0, 24:28, 20:24] = 20.0  # lower right
+    x = torch.cat([frames, enc.coords.expand(2, -1, -1, -1)], 1)
+    f = enc.trunk(x).flatten(2)
+    points = torch.softmax(f, -1) @ enc.grid
+    assert (points[0, :, 0] < -0.4).all() and (points[0, :, 1] < -0.4).all()
+    assert (points[1, :, 0] > 0.2).all() and (points[1, :, 1] > 0.4).all()
+
+
+def test_frames_are_stacked_only_for_pixels_and_only_by_keypoints():
+    with pytest.raises(ValueError, match="frames=2 is invalid"):
+        ModelConfig(scenario="pads", obs="state", frames=2)
+    with pytest.raises(ValueError, match="'cnn' encoder reads one frame"):
+        WorldModel(ModelConfig(scenario="pads", obs="pixels", encoder="cnn", frames=2,
+                               image_size=32))

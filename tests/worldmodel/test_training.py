@@ -130,3 +130,50 @@ def test_pixel_model_trains_and_plans_from_rendered_frames(tmp_path):
     planner = make_planner("cem", model=model, world=world,
                            config=PlannerConfig(samples=8, elites=2, iterations=1))
     assert planner.plan(world.state(), world.state()).actions.shape == (6, 5, 2)
+
+
+def test_stacked_frames_are_one_latent_step_apart_and_stay_in_their_episode():
+    from worldmodel.data import Episodes
+
+    # two episodes of 6 actions; each frame's pixels hold its global index
+    obs = [np.zeros((7, 2), np.float32), np.zeros((7, 2), np.float32)]
+    acts = [np.zeros((6, 2), np.float32)] * 2
+    px = [np.arange(7, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8),
+          (7 + np.arange(7, dtype=np.uint8))[:, None, None, None] * np.ones((1, 4, 4, 3),
+                                                                          np.uint8)]
+    eps = Episodes.from_lists(obs, acts, px)
+    idx = eps.history(torch.tensor([0, 3, 6, 7, 9, 13]), 2, 2)
+    assert idx.tolist() == [[0, 0], [1, 3], [4, 6], [7, 7], [7, 9], [11, 13]]
+    o, _, _ = eps.sample(16, 2, 2, torch.Generator().manual_seed(0), frames=2, gap=2)
+    assert o.shape == (16, 3, 2, 4, 4, 3)
+    newest, older = o[:, :, 1, 0, 0, 0].long(), o[:, :, 0, 0, 0, 0].long()
+    first = torch.where(newest < 7, 0, 7)
+    assert torch.equal(older, torch.maximum(newest - 2, first))
+
+
+def test_a_pixel_planner_plans_from_frames_alone(tmp_path):
+    """No state vector at plan time: the planner reads a frame and a goal frame."""
+    from scenarios import world_for
+    from worldmodel.planning import PlannerConfig, make_planner
+
+    mc = model_config_for("pads", "pixels", "jepa", image_size=32, latent_dim=8, hidden=32,
+                          encoder="keypoints", frames=2)
+    tc = TrainConfig(steps=3, batch=4, horizon=2, episodes=4, episode_steps=12, log_every=2,
+                     probe_steps=2, val_fraction=0.25, idm_weight=1.0)
+    train(mc, tc, tmp_path, name="px")
+    model = load(tmp_path / "px")
+    assert (model.config.encoder, model.config.frames) == ("keypoints", 2)
+    world = world_for("pads", 0)
+    planner = make_planner("cem", model=model, world=world,
+                           config=PlannerConfig(samples=8, elites=2, iterations=1))
+    frame = world.render(width=32)
+    goal = world.render(world.goal_states(world.random_subgoal(np.random.default_rng(0),
+                                                               "go"))[0], 32)
+    d = planner.plan_obs(frame, goal)
+    assert d.actions.shape == (6, 5, 2) and np.isfinite(d.actions).all()
+    assert len(planner._past) == 1  # the frame is kept: the next decision sees speed
+    snap = planner.snapshot()
+    again = make_planner("cem", model=model, world=world,
+                         config=PlannerConfig(samples=8, elites=2, iterations=1))
+    again.restore(snap)
+    assert np.array_equal(again._past[0], frame)
