@@ -13,7 +13,7 @@ from scenarios.subgoals import Subgoal
 from scenarios.world import World, agent_pos, block_pos
 from worldmodel.model import WorldModel
 from worldmodel.mpc import GoalSchedule
-from worldmodel.planning import CEMPlanner, Penalty, PlannerConfig
+from worldmodel.planning import Penalty, PlannerConfig, make_planner
 
 
 @dataclass
@@ -60,18 +60,17 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
     """
     k, n = model.config.chunk, model.config.n_dynamic
     state = np.asarray(state, float)
-    observe = (lambda s: s) if model.config.obs == "state" else (
-        lambda s: world.render(s, model.config.image_size))
-
-    def enc(s: np.ndarray) -> torch.Tensor:
-        return model.encode(torch.as_tensor(np.asarray(observe(s)))[None])[0]  # (D,)
+    # the planner renders frames for a pixel model (and, stacking frames, starts from the
+    # frame alone: imagination starts from one observation, as if at rest)
+    planner = make_planner("cem", model, world=world, config=config or PlannerConfig())
+    planner.penalty = penalty
 
     def readout(z: torch.Tensor) -> np.ndarray:
         s = state.copy()
         s[:n] = model.probe(z[None])[0].numpy()
         return s
 
-    z = enc(state)
+    z = planner.encode_state(state)  # (D,)
     imagined = [state]
     if not isinstance(subgoal_or_actions, Subgoal):
         a = np.asarray(subgoal_or_actions, np.float32).reshape(-1, 2)
@@ -82,8 +81,6 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
         return Imagined(a, np.asarray(imagined), imagined[-1], None,
                         torch.cat([z[None], zs]).numpy())
     subgoal = subgoal_or_actions
-    planner = CEMPlanner(model, config or PlannerConfig())
-    planner.penalty = penalty
     schedule = GoalSchedule(world, subgoal, avoid)
     actions: list[np.ndarray] = []
     latents = [z]

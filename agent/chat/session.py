@@ -101,9 +101,10 @@ ServicesFactory = Callable[[str | None, Path | None], ChatServices]
 'scripted:FILE', or None for the default) with the run store in `home`."""
 
 
-def default_services(llm: str | None, home: Path | None) -> ChatServices:
-    """The hybrid agent (LLM decomposition, world-model imagination and MPC)."""
-    agent = make_agent("hybrid", llm=llm, home=home)
+def default_services(llm: str | None, home: Path | None, obs: str = "state") -> ChatServices:
+    """The hybrid agent (LLM decomposition, world-model imagination and MPC); `obs`: what its
+    world model reads, the state or camera frames ('pixels')."""
+    agent = make_agent("hybrid", llm=llm, home=home, obs=obs)
     assert isinstance(agent, Agent)
     return ChatServices(agent)
 
@@ -722,9 +723,9 @@ def _find_run(agent: Agent, prefix: str) -> dict | None:
 
 
 def start(scenario: str, seed: int, llm: str | None, resume: str | None,
-          home: Path | None = None) -> int:
+          home: Path | None = None, obs: str = "state") -> int:
     """Build the services, open the session and run the chat until the person leaves."""
-    services = load_factory()(llm, home)
+    services = load_factory()(llm, home, **({"obs": obs} if obs != "state" else {}))
     home = services.agent.store.home
     handler = logging.FileHandler(home / "chat.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

@@ -16,11 +16,14 @@ def chat(
                                                  "'scripted:FILE' (tests).")] = None,
     resume: Annotated[str | None, typer.Option(
         help="Continue a chat session (its id) or a run (its thread id).")] = None,
+    obs: Annotated[str, typer.Option(help="What the world model reads: state, or pixels "
+                                          "(camera frames; shipped for pads and rooms).")]
+    = "state",
 ) -> int:
     """Type goals and watch the agent plan, imagine and act; /help lists the commands."""
     from agent.chat.session import start
 
-    return start(scenario, seed, llm, resume)
+    return start(scenario, seed, llm, resume, obs=obs)
 
 
 def register(app: typer.Typer) -> None:

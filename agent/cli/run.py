@@ -70,6 +70,9 @@ def run(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the episode record as JSON on stdout (the reply under 'reply', "
                        "control steps under 'steps'); progress goes to stderr.")] = False,
+    obs: Annotated[str, typer.Option(help="What the world model reads: state, or pixels "
+                                          "(camera frames; shipped for pads and rooms).")]
+    = "state",
 ) -> int:
     """Run one episode and print its plan, progress and outcome. Exit code 0: the goal was
     reached, or the message was answered without moving anything; 3: it was not."""
@@ -88,7 +91,7 @@ def run(
     else:
         check_instruction(instruction, needed=not subgoals)
     agent = agent or "hybrid"
-    runner = make_agent(agent, llm=llm)
+    runner = make_agent(agent, llm=llm, obs=obs)
     if resume:
         record = _shown(runner, lambda show: runner.resume(resume, answer=answer, on_event=show,
                                                            video=video), as_json)
