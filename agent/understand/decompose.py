@@ -132,12 +132,24 @@ def reply_schema(scene: SceneDescription) -> dict:
                                **{k.lstrip("_"): v for k, v in props.items()}}}
 
     plan = plan_schema(scene)
-    query = {"type": "object", "additionalProperties": False, "required": ["ask"],
-             "properties": {"ask": {"type": "string", "enum": list(ASKS)},
-                            "object": {"type": "string", "enum": names},
-                            "kind": {"type": "string", "enum": ["block", "pad", "zone",
-                                                                "target"]},
-                            "target": {"type": "string", "enum": names}}}
+    movable = [AGENT] + scene.block_names + scene.glass_names
+
+    def query_of(asks: list[str], **fields: list[str]) -> dict:
+        return {"type": "object", "additionalProperties": False,
+                "required": ["ask", *fields],
+                "properties": {"ask": {"type": "string", "enum": asks},
+                               **{k: {"type": "string", "enum": v} for k, v in fields.items()}}}
+
+    # One shape per question, so that the grammar cannot ask "is the purple zone in?" or
+    # "how far is the agent from the agent?"; the keys in the order the adapter learned.
+    query = {"anyOf": [
+        query_of(["where", "room"], object=names),
+        query_of(["nearest", "farthest"], object=movable, kind=["block", "pad", "zone",
+                                                                 "target"]),
+        query_of(["is_in"], object=movable, target=scene.target_names),
+        query_of(["distance"], object=movable, target=[n for n in names if n != AGENT]),
+        query_of(["skills", "list"])]}
+    assert {a for q in query["anyOf"] for a in q["properties"]["ask"]["enum"]} == set(ASKS)
     return {"title": "Reply", "anyOf": [
         intent("act", plan=plan), intent("imagine", plan=plan),
         intent("answer", query=query),
