@@ -399,3 +399,22 @@ def test_a_yes_to_an_unsure_plan_carries_it_out(tmp_path):
     agent = make_agent(tmp_path, [("unsure", plan)])
     rec = agent.run("sort", "push the first block in", seed=1, answer=lambda q: "yes")
     assert rec.status == "done" and rec.success and rec.steps > 0
+
+
+def test_pixel_and_state_runs_keep_the_same_record(tmp_path):
+    """The same episode with the world model reading camera frames or the state vector: the
+    same record format, judged alike on the true state."""
+    from tools.acting import WorldModelExecutor
+    from tools.models import ModelShelf
+
+    plan = [{"skill": "go", "object": "agent", "target": "orange pad"}]
+    records = {}
+    for obs in ("state", "pixels"):
+        agent = Agent("hybrid", Resources(
+            executor=WorldModelExecutor("cem", ModelShelf(obs)),
+            decomposer=QueuedDecomposer([plan])), store=RunStore(tmp_path / obs))
+        records[obs] = agent.run("pads", "go to the orange pad", seed=3, subgoals=plan)
+    state, pixels = (records[k].model_dump() for k in ("state", "pixels"))
+    assert state.keys() == pixels.keys()
+    assert records["pixels"].success and records["state"].success
+    assert records["pixels"].steps > 0 and records["state"].steps > 0
