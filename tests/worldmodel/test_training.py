@@ -177,3 +177,26 @@ def test_a_pixel_planner_plans_from_frames_alone(tmp_path):
                          config=PlannerConfig(samples=8, elites=2, iterations=1))
     again.restore(snap)
     assert np.array_equal(again._past[0], frame)
+
+
+@pytest.mark.parametrize("family", ["pads", "rooms"])
+def test_the_rendered_goal_frame_shows_the_subgoal_achieved(family):
+    """The goal a pixel planner aims at is a frame: in it, the agent (the darkest pixels) sits
+    on the pad, and the state it was rendered from satisfies the subgoal."""
+    from scenarios import Subgoal, world_for
+    from scenarios.world import view_half
+
+    world = world_for(family, 4)
+    size = 96
+    for t in [t for t in world.layout.targets if t.kind == "pad"][:3]:
+        sg = Subgoal(skill="go", object="agent", target=t.name)
+        goal = world.goal_states(sg)[-1]
+        assert world.holds(sg, goal)
+        away = goal.copy()
+        away[0:2] = -np.asarray(t.pos)  # the agent elsewhere: what changes is the agent
+        frame, other = (world.render(s, size).astype(int) for s in (goal, away))
+        rows, cols = np.nonzero((np.abs(frame - other).sum(-1) > 60) & (frame.max(-1) < 60))
+        half = view_half(world.layout)
+        x = (cols.mean() + 0.5) / size * 2 * half - half
+        y = half - (rows.mean() + 0.5) / size * 2 * half
+        assert np.hypot(x - t.pos[0], y - t.pos[1]) < t.radius, (t.name, x, y, t.pos)
