@@ -106,7 +106,8 @@ def main() -> None:
     print(f"exact plan on act messages: {pct(plan_ok)}")
     print(f"non-act messages read as act and carried out without asking (would move): "
           f"{sum(moved)} of {len(moved)}")
-    print(f"asked before acting (act confidence < {ACT_SURE}): {sum(asked_other)} non-act "
+    print(f"asked before acting (a plan in doubt: intent probability < {ACT_SURE}, or no "
+          f"target mentioned): {sum(asked_other)} non-act "
           f"messages read as act, and {sum(asked_act)} of {len(asked_act)} act messages "
           f"({sum(a and p for a, p in zip(asked_act, plan_ok, strict=True))} of them with the "
           "exact plan)")
