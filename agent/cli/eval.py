@@ -35,6 +35,9 @@ def eval_(
                                            "by another configuration (LLM, adapter, world "
                                            "model, budgets); the old rows are kept, not "
                                            "reported.")] = False,
+    obs: Annotated[str, typer.Option(help="What the world models read: state, or pixels "
+                                          "(shipped for pads and rooms: e.g. --suite pads-6).")]
+    = "state",
 ) -> None:
     """Measure agents on the same episodes; an interrupted sweep resumes where it stopped."""
     from agent.evaluation import evaluate
@@ -46,9 +49,11 @@ def eval_(
                          + (["--episodes", str(episodes)] if episodes else [])
                          + ["--workers", str(workers)] + (["--ray"] if ray_at else [])
                          + (["--ray-address", ray_address] if ray_address else [])
-                         + (["--llm", llm] if llm else []) + ["--out", str(out)])
+                         + (["--llm", llm] if llm else [])
+                         + (["--obs", obs] if obs != "state" else []) + ["--out", str(out)])
     summary = evaluate(suite, names, out, episodes=episodes, workers=workers, ray=ray_at, llm=llm,
-                       retry_errors=retry_errors, new=new, command=command, console=console)
+                       retry_errors=retry_errors, new=new, command=command, console=console,
+                       obs=obs)
     table = Table("agent", "episodes", "success [95% CI]", "planning", title=summary["suite"])
     for a, s in summary["agents"].items():
         plan = s["decomposition_accuracy"]

@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from agent.evaluation.configs import configuration
@@ -48,9 +49,10 @@ def needs_ground_truth(name: str) -> bool:
     return kind(name).needs_ground_truth
 
 
-def default_factory(name: str, llm: str | None, home: Path):
-    """`agent.kinds.registry.make_agent`, the agents the CLI knows."""
-    return make_agent(name, llm=llm, home=home)
+def default_factory(name: str, llm: str | None, home: Path, obs: str = "state"):
+    """`agent.kinds.registry.make_agent`, the agents the CLI knows; `obs`: what their world
+    models read (the state, or camera frames: 'pixels')."""
+    return make_agent(name, llm=llm, home=home, obs=obs)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class SweepConfig:
     sweep is refused)"""
     command: str = ""
     """the command that asked for this sweep, kept with each configuration for the report"""
+    obs: str = "state"
+    """what the agents' world models read: 'state' or 'pixels' (camera frames; the families
+    with a shipped pixel model only). Part of each agent's configuration"""
 
     def __post_init__(self):
         if not self.agents:
@@ -170,7 +175,10 @@ def run_sweep(suite: Suite, cfg: SweepConfig, factory: Callable = default_factor
     `factory(kind, llm, home)` builds an agent (module-level, so workers can import it).
     `on_start(n)` hears how many jobs will run; `on_row(row)` each row once it is stored.
     """
-    configs = {a: configuration(a, suite.name, AgentSettings(llm=cfg.llm)) for a in cfg.agents}
+    configs = {a: configuration(a, suite.name, AgentSettings(llm=cfg.llm, obs=cfg.obs))
+               for a in cfg.agents}
+    if cfg.obs != "state":  # a module-level function with a keyword: workers can import it
+        factory = partial(factory, obs=cfg.obs)
     cfg.out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(cfg.db)
     try:

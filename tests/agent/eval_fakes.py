@@ -53,8 +53,11 @@ class FakeAgent:
             world_model="fake-wm")
 
 
-def factory(kind, llm, home):
-    """Fakes, except oracle-script: the real agent (real MuJoCo episodes)."""
+def factory(kind, llm, home, **settings):
+    """Fakes, except oracle-script: the real agent (real MuJoCo episodes). `settings` (obs)
+    are logged with the build."""
+    if settings:
+        _log(Path(home), event="settings", agent=kind, **settings)
     if kind == "oracle-script":
         from agent.evaluation.runner import default_factory
 

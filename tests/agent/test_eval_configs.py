@@ -126,3 +126,15 @@ def test_cli_refuses_a_dead_server_where_embedded_rows_are_stored(tmp_path, caps
     assert err.startswith(f"wmagent: error: {out} holds results made another way for hybrid "
                           "(llm.adapter: stored planner (shipped)")
     assert "llm.backend: stored embedded, now server" in err and "Pass --new" in err
+
+
+def test_a_pixel_sweep_builds_pixel_agents_and_is_its_own_configuration(tmp_path):
+    out = tmp_path / "out"
+    sweep(out, agents=("hybrid",))
+    cfg = SweepConfig(("hybrid",), out, obs="pixels", command="eval --obs pixels")
+    with pytest.raises(StoredElsewise, match=r"acting\.obs: stored state, now pixels"):
+        run_sweep(load_suite("push-2", 4), cfg, factory=eval_fakes.factory)
+    fresh = tmp_path / "px"
+    cfg = SweepConfig(("hybrid",), fresh, obs="pixels", command="eval --obs pixels")
+    run_sweep(load_suite("push-2", 4), cfg, factory=eval_fakes.factory)
+    assert {e["obs"] for e in eval_fakes.calls(fresh / "runs", "settings")} == {"pixels"}
