@@ -54,7 +54,6 @@ def train(
     """Train a world model (JEPA + SIGReg, or a reconstruction baseline) on collected episodes."""
     from worldmodel.config import TrainConfig
     from worldmodel.train import model_config_for
-    from worldmodel.train import train as run_train
 
     if out is None:
         raise ValueError("give --out DIR for the checkpoint and metrics")
@@ -67,10 +66,18 @@ def train(
     mc = model_config_for(scenario, obs, objective, image_size=image_size, **px)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
                      rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed)
+    _fit_with_progress(mc, tc, out, data, name, resume, procs)
+
+
+def _fit_with_progress(mc, tc, out: Path, data: Path | None, name: str, resume: bool,
+                       procs: int) -> None:
+    """`worldmodel.train.train` with a progress bar and a closing line."""
+    from worldmodel.train import train as run_train
+
     command = "wmagent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with Progress(TextColumn("train {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[info]}"), TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task(f"{scenario}/{obs}/{objective}", total=steps, info="")
+        task = bar.add_task(f"{mc.scenario}/{mc.obs}/{mc.objective}", total=tc.steps, info="")
 
         def progress(step: int, row: dict) -> None:
             info = f"loss {row['loss']:.3f}" if "loss" in row else ""
