@@ -22,6 +22,7 @@ import functools
 import importlib
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # must be set before mujoco is imported
@@ -366,7 +367,9 @@ class World:
         self.model = mujoco.MjModel.from_xml_string(build_mjcf(layout))
         self.data = mujoco.MjData(self.model)
         self._scratch = mujoco.MjData(self.model)
-        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
+        # per thread: an EGL context is current in the thread that made it, and the agent's
+        # graph runs its nodes on a pool of threads (rendering from another: EGL_BAD_ACCESS)
+        self._renderers: dict[tuple[int, int, int], mujoco.Renderer] = {}
         bodies = ["agent"] + [f"block{i}" for i in range(len(layout.blocks))]
         # Where each body's x and y sit in qpos and qvel (1 + n_blocks, 2), and each block's
         # z in qpos (only scenes with open edges have one): the state has no z.
@@ -567,7 +570,7 @@ class World:
                height: int | None = None) -> np.ndarray:
         """(H, W, 3) uint8 top-down image of `state` (default: now)."""
         height = height or width
-        key = (width, height)
+        key = (width, height, threading.get_ident())
         if key not in self._renderers:
             _before_first_context()
             self._renderers[key] = mujoco.Renderer(self.model, height, width)

@@ -16,3 +16,18 @@ def test_rendering_first_then_loading_the_llm_stack_does_not_crash():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == "ok", (r.returncode, r.stderr[-500:])
+
+
+def test_a_scene_renders_from_any_thread():
+    """The agent's graph runs nodes on a pool of threads; an EGL context is current in the
+    thread that made it, so a renderer made in one thread failed in another (EGL_BAD_ACCESS)
+    until each thread got its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scenarios import world_for
+
+    world = world_for("pads", 3)
+    here = world.render(width=32)
+    with ThreadPoolExecutor(2) as pool:
+        there = [pool.submit(world.render, None, 32).result() for _ in range(3)]
+    assert all((frame == here).all() for frame in there)
