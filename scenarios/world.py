@@ -22,7 +22,7 @@ import functools
 import importlib
 import importlib.util
 import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # must be set before mujoco is imported
@@ -367,9 +367,8 @@ class World:
         self.model = mujoco.MjModel.from_xml_string(build_mjcf(layout))
         self.data = mujoco.MjData(self.model)
         self._scratch = mujoco.MjData(self.model)
-        # per thread: an EGL context is current in the thread that made it, and the agent's
-        # graph runs its nodes on a pool of threads (rendering from another: EGL_BAD_ACCESS)
-        self._renderers: dict[tuple[int, int, int], mujoco.Renderer] = {}
+        # made, used and freed only in the render thread (`_render_thread`)
+        self._renderers: dict[tuple[int, int], mujoco.Renderer] = {}
         bodies = ["agent"] + [f"block{i}" for i in range(len(layout.blocks))]
         # Where each body's x and y sit in qpos and qvel (1 + n_blocks, 2), and each block's
         # z in qpos (only scenes with open edges have one): the state has no z.
@@ -569,8 +568,10 @@ class World:
     def render(self, state: np.ndarray | None = None, width: int = 64,
                height: int | None = None) -> np.ndarray:
         """(H, W, 3) uint8 top-down image of `state` (default: now)."""
-        height = height or width
-        key = (width, height, threading.get_ident())
+        return _render_thread().submit(self._render, state, width, height or width).result()
+
+    def _render(self, state: np.ndarray | None, width: int, height: int) -> np.ndarray:
+        key = (width, height)
         if key not in self._renderers:
             _before_first_context()
             self._renderers[key] = mujoco.Renderer(self.model, height, width)
@@ -586,9 +587,36 @@ class World:
         return renderer.render().copy()
 
     def close(self) -> None:
-        for r in self._renderers.values():
-            r.close()
-        self._renderers.clear()
+        """Free the GL contexts of this scene's renderers (in the thread that made them)."""
+        if self._renderers:
+            renderers = list(self._renderers.values())
+            self._renderers.clear()
+            _render_thread().submit(_close, renderers).result()
+
+    def __del__(self) -> None:
+        # A GL context freed by the garbage collector in another thread than its own broke
+        # EGL for every later frame of the process (a pixel evaluation: episodes 3+ failed).
+        renderers = getattr(self, "_renderers", None)
+        if renderers:
+            try:
+                _render_thread().submit(_close, list(renderers.values()))
+            except RuntimeError:  # the interpreter is shutting down: nothing to keep working
+                pass
+            renderers.clear()
+
+
+def _close(renderers: list) -> None:
+    for r in renderers:
+        r.close()
+
+
+@functools.cache
+def _render_thread() -> ThreadPoolExecutor:
+    """The one thread that makes, uses and frees this process's GL contexts. An EGL context is
+    current in the thread that made it; the agent's graph runs its nodes on a pool of threads
+    (a renderer made in one and used in another: EGL_BAD_ACCESS), and the garbage collector
+    frees objects in whatever thread drops them last."""
+    return ThreadPoolExecutor(1, thread_name_prefix="wmagent-render")
 
 
 @functools.cache

@@ -52,6 +52,13 @@ class WorldModelImaginer:
     max_steps: int = 250
     _heads: dict = field(default_factory=dict)
 
+    @property
+    def can_veto(self) -> bool:
+        """Whether a predicted miss may send the plan back to the LLM. Not from pixels: their
+        probe reads positions to 12-14 cm, coarser than a 10 cm pad, so a predicted miss is
+        no evidence (measured: on pads-2 a false veto made the LLM reorder a right plan)."""
+        return self.models.obs == "state"
+
     def heads_for(self, family: str) -> PredicateHeads | None:
         if family not in self._heads:
             self._heads[family] = shipped_heads(family) if self.models.obs == "state" else None

@@ -260,7 +260,7 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
     bad = next((r for r in results if not r["ok"]), None)
     vetoes = state["vetoes"]
     if (bad is not None and res.decomposer is not None and len(vetoes) < res.budgets.vetoes
-            and bad["subgoal"] not in vetoes):
+            and bad["subgoal"] not in vetoes and getattr(res.imaginer, "can_veto", True)):
         failed = Subgoal.model_validate(bad["subgoal"])
         out.update(feedback=f"the world model predicts that '{failed.text()}' will not be "
                             f"reached: {bad['reason']}",
