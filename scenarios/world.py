@@ -586,24 +586,24 @@ class World:
         renderer.update_scene(data, camera="top")
         return renderer.render().copy()
 
-    def close(self) -> None:
-        """Free the GL contexts of this scene's renderers (in the thread that made them)."""
-        if self._renderers:
-            renderers = list(self._renderers.values())
-            self._renderers.clear()
-            _render_thread().submit(_close, renderers).result()
+    def close(self, wait: bool = True) -> None:
+        """Free the GL contexts of this scene's renderers, in the thread that made them."""
+        renderers = getattr(self, "_renderers", None)
+        if not renderers:
+            return
+        try:
+            done = _render_thread().submit(_close, list(renderers.values()))
+        except RuntimeError:  # the interpreter is shutting down: nothing to keep working
+            return
+        finally:
+            renderers.clear()
+        if wait:
+            done.result()
 
     def __del__(self) -> None:
         # A GL context freed by the garbage collector in another thread than its own broke
         # EGL for every later frame of the process (a pixel evaluation: episodes 3+ failed).
-        renderers = getattr(self, "_renderers", None)
-        if renderers:
-            try:
-                _render_thread().submit(_close, list(renderers.values()))
-            except RuntimeError:  # the interpreter is shutting down: nothing to keep working
-                pass
-            renderers.clear()
-
+        self.close(wait=False)
 
 def _close(renderers: list) -> None:
     for r in renderers:

@@ -25,6 +25,7 @@ class Episodes:
     lengths: torch.Tensor  # (E,) int64, T_e actions per episode
     pixels: torch.Tensor | None = None  # (sum(T_e + 1), H, W, 3) uint8
     _windows: dict = field(default_factory=dict, repr=False)
+    _first: torch.Tensor | None = field(default=None, repr=False)  # each obs's episode start
 
     @classmethod
     def from_lists(cls, observations: Sequence[np.ndarray], actions: Sequence[np.ndarray],
@@ -133,11 +134,11 @@ class Episodes:
         """Indices (..., n) of each observation index in `frames` (...) and of the n - 1 before
         it, `gap` steps apart, oldest first; before an episode's first observation, its first
         (the scenes start at rest, so a repeated frame shows the right speed: none)."""
-        if "first" not in self._windows:
-            self._windows["first"] = torch.repeat_interleave(
-                self.obs_starts, self.lengths + 1).to(self.states.device)
+        if self._first is None:
+            self._first = torch.repeat_interleave(self.obs_starts,
+                                                  self.lengths + 1).to(self.states.device)
         back = gap * torch.arange(n - 1, -1, -1, device=frames.device)  # (n,)
-        return torch.maximum(frames[..., None] - back, self._windows["first"][frames][..., None])
+        return torch.maximum(frames[..., None] - back, self._first[frames][..., None])
 
     def sample(self, batch: int, horizon: int, chunk: int, generator: torch.Generator,
                rest_fraction: float = 0.0, velocity_dims: Sequence[int] = (),
