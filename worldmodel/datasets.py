@@ -66,23 +66,27 @@ def read_collection(folder: Path, manifest: dict) -> Dataset:
     """A folder written by `worldmodel.envs.collect`."""
     from safetensors.numpy import load_file
 
-    obs, acts, lengths = [], [], []
+    obs, acts, lengths, frames = [], [], [], []
     for shard in manifest["shards"]:
         t = load_file(str(folder / shard["file"]))
         obs.append(t["observations"])
         acts.append(t["actions"])
         lengths.append(t["lengths"])
+        if "pixels" in t:
+            frames.append(t["pixels"])
     if not obs:
         raise ValueError(f"{folder} holds no finished shard yet; run the collection again")
     return Dataset(_split_flat(np.concatenate(obs), np.concatenate(acts),
-                               np.concatenate(lengths), str(folder)),
+                               np.concatenate(lengths), str(folder),
+                               np.concatenate(frames) if frames else None),
                    manifest["settings"]["env_id"], tuple(manifest["action_low"]),
                    tuple(manifest["action_high"]), EnvLayout(**{
                        k: tuple(v) if isinstance(v, list) else v
                        for k, v in manifest["layout"].items()}), "collection")
 
 
-def _split_flat(obs: np.ndarray, acts: np.ndarray, lengths: np.ndarray, where: str) -> Episodes:
+def _split_flat(obs: np.ndarray, acts: np.ndarray, lengths: np.ndarray, where: str,
+                pixels: np.ndarray | None = None) -> Episodes:
     lengths = np.asarray(lengths, np.int64)
     if len(obs) != int((lengths + 1).sum()) or len(acts) != int(lengths.sum()):
         raise ValueError(f"{where}: {len(lengths)} episodes of {int(lengths.sum())} steps need "
@@ -91,7 +95,11 @@ def _split_flat(obs: np.ndarray, acts: np.ndarray, lengths: np.ndarray, where: s
                          "lengths disagree with the arrays")
     o_cut = np.cumsum(lengths + 1)[:-1]
     a_cut = np.cumsum(lengths)[:-1]
-    return Episodes.from_lists(np.split(obs, o_cut), np.split(acts, a_cut))
+    if pixels is not None and len(pixels) != len(obs):
+        raise ValueError(f"{where}: {len(pixels)} frames for {len(obs)} observations; every "
+                         "observation needs its frame")
+    return Episodes.from_lists(np.split(obs, o_cut), np.split(acts, a_cut),
+                               None if pixels is None else np.split(pixels, o_cut))
 
 
 def _vector(obs, obs_key: str | None, where: str) -> np.ndarray:

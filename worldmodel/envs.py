@@ -6,10 +6,17 @@ first. An env declares its observation layout by an attribute `wm_layout` (an `E
 a dict of its fields) on the unwrapped env; a few of Gymnasium's own MuJoCo envs are declared
 here in `KNOWN_LAYOUTS`; any other env gets no declaration, and nothing is assumed.
 
+Frames (`pixels=N`): the env is made with `render_mode="rgb_array"` (and `width`/`height` N
+where it takes them; otherwise its frames are resized to N x N), and every observation's frame
+is recorded beside its vector. The world model can then plan from the frames alone; the vector
+stays for the probe and for judging success. Envs whose default camera shows the scene too
+small get a camera here (`KNOWN_CAMERAS`, passed as `default_camera_config`).
+
 Collection format (a directory), resumable:
   dataset.json              manifest: format, env id, settings, spaces, shards
   shard-00000.safetensors   observations float32 (sum T_e+1, S), actions float32 (sum T_e, A),
-                            lengths int64 (E,), seeds int64 (E,), terminated int8 (E,)
+                            lengths int64 (E,), seeds int64 (E,), terminated int8 (E,), and
+                            with frames pixels uint8 (sum T_e+1, N, N, 3)
 Shards are written whole and atomically; running the same command again resumes after the
 last finished shard.
 """
@@ -80,14 +87,56 @@ KNOWN_LAYOUTS = {
 }
 
 
+KNOWN_CAMERAS = {
+    # Seen from straight above, the arena (the target within 0.2 m, the arm 0.21 m long)
+    # filling the frame: Gymnasium's default camera shows it a few pixels wide at 48 px.
+    "Reacher": {"trackbodyid": -1, "distance": 0.62, "elevation": -90.0, "azimuth": 90.0,
+                "lookat": np.zeros(3)},
+}
+
+
 def make(env_id: str, obs_key: str | None = None, max_episode_steps: int | None = None,
-         ) -> tuple[gym.Env, Callable[[object], np.ndarray]]:
+         pixels: int | None = None) -> tuple[gym.Env, Callable[[object], np.ndarray]]:
     """(env, observe): the env from `gymnasium.make(env_id)` and a function from its raw
     observations to float vectors, after checking that both spaces are ones the world model
-    can use. `obs_key` picks the entry of a Dict observation."""
+    can use. `obs_key` picks the entry of a Dict observation. `pixels=N` makes it render
+    N x N frames (`camera`)."""
     kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
-    env = gym.make(env_id, **kwargs)
+    if pixels:
+        kwargs["render_mode"] = "rgb_array"
+        name = env_id.split(":")[-1].split("-v")[0]
+        sized = {"width": pixels, "height": pixels}
+        if name in KNOWN_CAMERAS:
+            sized["default_camera_config"] = KNOWN_CAMERAS[name]
+        try:
+            env = gym.make(env_id, **kwargs, **sized)
+        except TypeError:  # it takes no size: its frames are resized
+            env = gym.make(env_id, **kwargs)
+    else:
+        env = gym.make(env_id, **kwargs)
     return env, observer(env, env_id, obs_key)
+
+
+def camera(env: gym.Env, size: int) -> Callable[[], np.ndarray]:
+    """() -> the env's current frame, (size, size, 3) uint8. The env must have been made
+    with `make(..., pixels=size)`."""
+    if env.render_mode != "rgb_array":
+        raise ValueError(f"{env.spec.id if env.spec else env} renders {env.render_mode!r}; "
+                         "frames need render_mode='rgb_array' (make(..., pixels=N))")
+
+    def frame() -> np.ndarray:
+        f = np.asarray(env.render())
+        if f.ndim != 3 or f.shape[2] < 3:
+            raise ValueError(f"the env rendered an array of shape {f.shape}, not an RGB frame")
+        f = f[..., :3]
+        if f.shape[:2] != (size, size):
+            from PIL import Image
+
+            f = np.asarray(Image.fromarray(f.astype(np.uint8)).resize((size, size),
+                                                                      Image.BOX))
+        return np.ascontiguousarray(f, np.uint8)
+
+    return frame
 
 
 def observer(env: gym.Env, env_id: str, obs_key: str | None = None
@@ -115,7 +164,8 @@ def observer(env: gym.Env, env_id: str, obs_key: str | None = None
                          f"--obs-key {obs_key}")
     if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
         raise ValueError(f"{env_id} observes {space}; the generic path reads 1-D Box "
-                         "observation vectors (choose a vector entry with --obs-key)")
+                         "observation vectors (choose a vector entry with --obs-key), and "
+                         "takes frames from the env's camera with --pixels N")
     if obs_key is None:
         return lambda o: np.asarray(o, np.float32)
     return lambda o: np.asarray(o[obs_key], np.float32)
@@ -153,8 +203,13 @@ class CollectSettings:
     """control steps per episode at most; None: until the env terminates or truncates"""
     obs_key: str | None = None
     shard_size: int = 100
+    pixels: int | None = None
+    """record an N x N frame of every observation too (None: vectors only)"""
 
     def __post_init__(self):
+        if self.pixels is not None and self.pixels not in (32, 48, 64, 96):
+            raise ValueError(f"pixels={self.pixels}: frames are 32, 48, 64 or 96 pixels a side "
+                             "(the sizes the pixel encoders take)")
         if self.episodes < 1 or self.shard_size < 1:
             raise ValueError(f"episodes={self.episodes} and shard_size={self.shard_size} must "
                              "be at least 1")
@@ -163,19 +218,25 @@ class CollectSettings:
 
 
 def run_episode(env: gym.Env, observe: Callable, policy: Policy, seed: int,
-                max_steps: int | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(observations (T+1, S), actions (T, A), terminated) of one episode from reset(seed)."""
+                max_steps: int | None = None, frame: Callable[[], np.ndarray] | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
+    """(observations (T+1, S), actions (T, A), terminated, frames (T+1, N, N, 3) or None) of
+    one episode from reset(seed); `frame` (see `camera`) records the frames."""
     raw, _ = env.reset(seed=seed)
     env.action_space.seed(seed)
     obs, acts = [observe(raw)], []
+    frames = None if frame is None else [frame()]
     done = terminated = False
     while not done and (max_steps is None or len(acts) < max_steps):
         a = np.asarray(policy(obs[-1]), np.float32)
         raw, _, terminated, truncated, _ = env.step(a)
         obs.append(observe(raw))
         acts.append(a)
+        if frames is not None:
+            frames.append(frame())
         done = terminated or truncated
-    return np.stack(obs), np.stack(acts).reshape(len(acts), -1), bool(terminated)
+    return (np.stack(obs), np.stack(acts).reshape(len(acts), -1), bool(terminated),
+            None if frames is None else np.stack(frames))
 
 
 def collect(settings: CollectSettings, out: str | os.PathLike,
@@ -187,7 +248,8 @@ def collect(settings: CollectSettings, out: str | os.PathLike,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "dataset.json"
-    env, observe = make(settings.env_id, settings.obs_key)
+    env, observe = make(settings.env_id, settings.obs_key, pixels=settings.pixels)
+    frame = camera(env, settings.pixels) if settings.pixels else None
     space = env.action_space
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "settings": asdict(settings),
                 "layout": EnvLayout.from_env(env, settings.env_id).to_dict(),
@@ -206,23 +268,26 @@ def collect(settings: CollectSettings, out: str | os.PathLike,
         progress(done, settings.episodes)
     while done < settings.episodes:
         n = min(settings.shard_size, settings.episodes - done)
-        obs, acts, terms, seeds = [], [], [], []
+        obs, acts, terms, seeds, frames = [], [], [], [], []
         for i in range(done, done + n):
             seed = settings.seed + i
             policy = load_policy(settings.policy, env, seed)
-            o, a, t = run_episode(env, observe, policy, seed, settings.max_steps)
+            o, a, t, f = run_episode(env, observe, policy, seed, settings.max_steps, frame)
             obs.append(o)
             acts.append(a)
             terms.append(t)
             seeds.append(seed)
+            frames.append(f)
             if progress:
                 progress(i + 1, settings.episodes)
         name = f"shard-{len(manifest['shards']):05d}.safetensors"
         tmp = out / (name + ".tmp")
-        save_file({"observations": np.concatenate(obs), "actions": np.concatenate(acts),
-                   "lengths": np.array([len(a) for a in acts], np.int64),
-                   "seeds": np.array(seeds, np.int64),
-                   "terminated": np.array(terms, np.int8)}, str(tmp))
+        arrays = {"observations": np.concatenate(obs), "actions": np.concatenate(acts),
+                  "lengths": np.array([len(a) for a in acts], np.int64),
+                  "seeds": np.array(seeds, np.int64), "terminated": np.array(terms, np.int8)}
+        if frame is not None:
+            arrays["pixels"] = np.concatenate(frames)
+        save_file(arrays, str(tmp))
         os.replace(tmp, out / name)
         manifest["shards"].append({"file": name, "episodes": n})
         done += n

@@ -58,8 +58,7 @@ class LatentPlanner(SamplingPlanner):
         self.energy = energy or model.energy
         self.chunk, self.action_dim = model.config.chunk, model.config.action_dim
         if model.config.obs == "pixels" and observe is None:
-            raise ValueError("a pixel model needs observe=... (a state -> frame function); "
-                             "make_planner(kind, model, world=...) builds one from the world")
+            observe = _no_renderer
         self.observe = observe or (lambda s: s)
         self._z = self._z_goal = None
         self.stack = model.config.frames if model.config.obs == "pixels" else 1
@@ -155,11 +154,21 @@ class LatentPlanner(SamplingPlanner):
 
     def plan_obs(self, obs: np.ndarray, goal_obs: np.ndarray) -> Decision:
         """Plan from an observation as the model reads it (a frame, for a pixel model) toward
-        a goal observation (a rendered goal frame), with no state vector at all."""
+        a goal observation, with no state vector at all. For a model that stacks F frames the
+        goal may be a stack (F, h, w, 3) as it was seen, newest last: the goal counts as
+        reached both at rest (its newest frame repeated) and arriving as it was seen."""
         t0 = time.perf_counter()
+        goal = np.asarray(goal_obs)
         with torch.no_grad():
             self._z = self.encode_obs(obs, remember=True)
-            self._z_goal = self.goal_obs_embeddings(np.asarray(goal_obs)[None])
+            if self.stack > 1 and goal.ndim == 4:
+                if len(goal) != self.stack:
+                    raise ValueError(f"a goal stack of {len(goal)} frames for a model that "
+                                     f"stacks {self.stack}")
+                rest = self.goal_obs_embeddings(goal[-1:])
+                self._z_goal = torch.cat([rest, self.model.encode(torch.as_tensor(goal)[None])])
+            else:
+                self._z_goal = self.goal_obs_embeddings(goal[None])
         return self._search(t0)
 
     def snapshot(self) -> dict:
@@ -203,6 +212,12 @@ class MPPIPlanner(LatentPlanner):
 
     def _update(self, cand, e, mean, std):
         return _mppi_update(self.config, cand, e, mean, std)
+
+
+def _no_renderer(state: np.ndarray) -> np.ndarray:
+    raise ValueError("this pixel planner cannot render a state vector: plan from frames with "
+                     "plan_obs(frame, goal_frame), or pass observe=... (a state -> frame "
+                     "function; make_planner(kind, model, world=...) builds one from a scene)")
 
 
 def _earlier(pos: slice, seconds: float, goal: np.ndarray, velocity: np.ndarray) -> np.ndarray:

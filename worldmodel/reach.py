@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from worldmodel.envs import EnvLayout, load_policy, make
+from worldmodel.envs import EnvLayout, camera, load_policy, make
 from worldmodel.model import WorldModel
 from worldmodel.planning import CEMPlanner, Planner, PlannerConfig
 
@@ -59,18 +59,26 @@ class Reached:
 
 def reach(env, planner: Planner, obs: np.ndarray, goal_obs: np.ndarray, success: Success,
           budget: int, observe: Callable = np.asarray, execute: int = 1,
-          terminated_is_success: bool = False) -> Reached:
+          terminated_is_success: bool = False, frame: Callable[[], np.ndarray] | None = None,
+          goal_frames: np.ndarray | None = None) -> Reached:
     """Step `env` from its current observation `obs` (S,) toward `goal_obs` (S,) with
     `planner` until `success` holds or `budget` control steps are spent; each decision
     executes its first `execute` chunks. `observe` maps the env's raw observations to (S,).
-    A `terminated` that is not a success (a pendulum fell) ends the run as a failure."""
+    A `terminated` that is not a success (a pendulum fell) ends the run as a failure.
+
+    With `frame` (`worldmodel.envs.camera`) a pixel model's planner sees only frames: the
+    env's current one, and `goal_frames` for the goal (a frame, or a stack of them as the
+    goal was seen); the vectors serve `success` alone."""
     planner.reset()
+    if frame is not None:
+        planner.forget()
     obs = np.asarray(obs, np.float32)
     observations, actions, ms = [obs], [], []
     done = success(obs, goal_obs, False)
     reason = None
     while not done and reason is None and len(actions) < budget:
-        d = planner.plan(obs, goal_obs)
+        d = (planner.plan(obs, goal_obs) if frame is None
+             else planner.plan_obs(frame(), goal_frames))
         ms.append(d.ms)
         for a in d.actions[:execute].reshape(-1, d.actions.shape[-1]):
             raw, _, terminated, truncated, _ = env.step(a.astype(np.float32))
@@ -93,6 +101,33 @@ def reach(env, planner: Planner, obs: np.ndarray, goal_obs: np.ndarray, success:
     dim = env.action_space.shape[0]
     return Reached(done, len(actions), np.asarray(observations),
                    np.asarray(actions, np.float32).reshape(len(actions), dim), ms, reason)
+
+
+def _recorded_goal(env, observe: Callable, act: Callable, seed: int, offset: int,
+                   frame: Callable | None) -> tuple[np.ndarray, np.ndarray | None, list]:
+    """(start, goal, frames): the observation of `reset(seed)`, the one `act` reaches
+    `offset` steps later (None if the episode ended first) and, with `frame`, the frames on
+    the way (start included)."""
+    raw, _ = env.reset(seed=seed)
+    start = obs = observe(raw)
+    frames = [] if frame is None else [frame()]
+    for _ in range(offset):
+        raw, _, terminated, truncated, _ = env.step(act(obs))
+        obs = observe(raw)
+        if frame is not None:
+            frames.append(frame())
+        if terminated or truncated:
+            return start, None, frames
+    return start, obs, frames
+
+
+def _goal_stack(frames: list, mc) -> np.ndarray:
+    """The goal as a stacking pixel model sees it: its last `frames` frames, one latent step
+    (`chunk` control steps) apart, newest last (the start stands in before it)."""
+    if mc.frames == 1:
+        return frames[-1]
+    idx = [max(0, len(frames) - 1 - mc.chunk * i) for i in reversed(range(mc.frames))]
+    return np.stack([frames[i] for i in idx])
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -141,7 +176,10 @@ def evaluate_goals(env_id: str, model: WorldModel, episodes: int = 100, offset: 
     from the same `reset(seed)` with `budget` steps. `planner` defaults to a `CEMPlanner`
     with `config` (a `worldmodel.landmarks.LandmarkPlanner` plans far goals)."""
     torch.set_num_threads(1)  # measured: more threads make each decision far slower here
-    env, observe = make(env_id, obs_key, max_episode_steps=max(offset, budget) + 1)
+    mc = model.config
+    size = mc.image_size if mc.obs == "pixels" else None
+    env, observe = make(env_id, obs_key, max_episode_steps=max(offset, budget) + 1, pixels=size)
+    frame = camera(env, size) if size else None
     layout = layout or EnvLayout.from_env(env, env_id)
     success = success_for(layout)
     dims = list(layout.success_dims) or slice(None)
@@ -154,24 +192,16 @@ def evaluate_goals(env_id: str, model: WorldModel, episodes: int = 100, offset: 
             raise ValueError(f"{skipped} of {s - seed} seeds gave no goal: {policy!r} episodes "
                              f"of {env_id} end before {offset} steps (or do not move); lower "
                              "--offset or collect goals with another --policy")
-        raw, _ = env.reset(seed=s)
-        start, goal = observe(raw), None
-        act = load_policy(policy, env, s)
-        obs, ended = start, False
-        for _ in range(offset):
-            raw, _, terminated, truncated, _ = env.step(act(obs))
-            obs = observe(raw)
-            if terminated or truncated:
-                ended = True
-                break
+        start, goal, frames = _recorded_goal(env, observe, load_policy(policy, env, s), s,
+                                             offset, frame)
         s += 1
-        if ended or success(start, obs, False):
+        if goal is None or success(start, goal, False):
             skipped += 1
             continue
-        goal = obs
         raw, _ = env.reset(seed=s - 1)
         r = reach(env, planner, observe(raw), goal, success, budget, observe,
-                  terminated_is_success=layout.terminated_is_success)
+                  terminated_is_success=layout.terminated_is_success, frame=frame,
+                  goal_frames=None if frame is None else _goal_stack(frames, mc))
         dist.append(float(np.linalg.norm(start[dims] - goal[dims])))
         wins += r.success
         steps.append(r.steps)

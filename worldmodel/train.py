@@ -154,7 +154,17 @@ def model_config_for_data(name: str, dataset: Dataset, **overrides) -> ModelConf
     """A state model config for a `worldmodel.datasets.Dataset`: sizes from its episodes,
     action bounds and layout from what the data (or its env) declares."""
     eps, layout = dataset.episodes, dataset.layout
-    return ModelConfig(scenario=name, obs="state", state_dim=eps.states.shape[1],
+    if overrides.get("obs") == "pixels":
+        if eps.pixels is None:
+            raise ValueError("these episodes hold no frames; collect them with `wmagent collect "
+                             "--env ENV_ID --pixels 48`, or train on the vectors (--obs state)")
+        overrides.setdefault("image_size", int(eps.pixels.shape[1]))
+        overrides.setdefault("encoder", "keypoints")
+        if overrides["image_size"] != eps.pixels.shape[1]:
+            raise ValueError(f"image_size={overrides['image_size']}, but the frames are "
+                             f"{eps.pixels.shape[1]} pixels a side; drop --image-size or "
+                             "collect at that size")
+    return ModelConfig(scenario=name, state_dim=eps.states.shape[1],
                        n_dynamic=eps.states.shape[1], action_dim=eps.actions.shape[1],
                        action_low=tuple(dataset.action_low), action_high=tuple(dataset.action_high),
                        position_dims=layout.position_dims, velocity_dims=layout.velocity_dims,

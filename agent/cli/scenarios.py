@@ -89,7 +89,8 @@ def collect(
                                               "(scenes: 100; --env: until the env ends).")]
     = None,
     seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="First scene seed.")] = 0,
-    pixels: Annotated[int, typer.Option(min=0, help="Also store frames of this side; 0: no.")] = 0,
+    pixels: Annotated[int, typer.Option(min=0, help="Also store frames of this side (32, 48, "
+                                        "64 or 96); 0: no.")] = 0,
     shard_size: Annotated[int, typer.Option(min=1, help="Episodes per shard file.")] = 256,
     scatter: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of episodes whose "
                                            "blocks start at random places.")] = 0.0,
@@ -109,7 +110,7 @@ def collect(
         if env is None:
             raise ValueError("name a scenario (`wmagent scenarios list`) or a Gymnasium env "
                              "with --env ENV_ID")
-        return collect_env(env, episodes, out, policy, seed, steps, obs_key)
+        return collect_env(env, episodes, out, policy, seed, steps, obs_key, pixels or None)
     steps = 100 if steps is None else steps
     cfg = CollectConfig(_check_scenario(name), episodes, steps=steps, seed=seed, pixels=pixels,
                         shard_size=shard_size, scatter=scatter)

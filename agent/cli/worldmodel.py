@@ -61,7 +61,12 @@ def train(
         if env is None or data is None:
             raise ValueError("name a scenario, or a Gymnasium env with --env ENV_ID and its "
                              "episodes with --data (`wmagent collect --env ENV_ID`)")
-        return train_env(env, data, out, name, steps, batch, seed, procs, obs_key, chunk)
+        px = {"obs": "pixels", "encoder": encoder, "frames": frames} if obs == "pixels" else {}
+        if obs == "pixels" and image_size != 48:
+            px["image_size"] = image_size
+        tc = TrainConfig(steps=steps, batch=batch, seed=seed, idm_weight=idm_weight,
+                         rest_fraction=rest_fraction)
+        return train_env(env, data, out, name, tc, procs, obs_key, chunk, px)
     px = {"encoder": encoder, "frames": frames} if obs == "pixels" else {}
     mc = model_config_for(scenario, obs, objective, image_size=image_size, **px)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
@@ -204,25 +209,26 @@ def _bar(what: str) -> Progress:
 
 
 def collect_env(env_id: str, episodes: int, out: Path, policy: str, seed: int,
-            max_steps: int | None, obs_key: str | None) -> None:
-    """Collect seeded episodes from `env_id` into OUT (resumable)."""
+                max_steps: int | None, obs_key: str | None, pixels: int | None = None) -> None:
+    """Collect seeded episodes from `env_id` into OUT (resumable), with frames if `pixels`."""
     from worldmodel.envs import CollectSettings
     from worldmodel.envs import collect as run_collect
 
-    settings = CollectSettings(env_id, episodes, policy, seed, max_steps, obs_key)
+    settings = CollectSettings(env_id, episodes, policy, seed, max_steps, obs_key,
+                               pixels=pixels)
     with _bar(f"collect {env_id}") as bar:
         task = bar.add_task("", total=episodes, info="")
         run_collect(settings, out, progress=lambda n, _: bar.update(task, completed=n))
     console.print(f"{episodes} episodes of {env_id} in {out}")
 
 
-def train_env(env_id: str, data: Path, out: Path, name: str, steps: int, batch: int, seed: int,
-          procs: int, obs_key: str | None, chunk: int) -> None:
-    """Train a state world model on the episodes in DATA."""
-    from worldmodel.config import TrainConfig
+def train_env(env_id: str, data: Path, out: Path, name: str, tc, procs: int,
+              obs_key: str | None, chunk: int, pixels: dict) -> None:
+    """Train a world model on the episodes in DATA: on their vectors, or with `pixels` (the
+    model config's pixel fields) on their frames."""
     from worldmodel.train import train_env as run_train_env
 
-    tc = TrainConfig(steps=steps, batch=batch, seed=seed)
+    steps = tc.steps
     command = "wmagent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     with _bar(f"train {env_id}") as bar:
         task = bar.add_task("", total=steps, info="")
@@ -234,7 +240,7 @@ def train_env(env_id: str, data: Path, out: Path, name: str, steps: int, batch: 
             bar.update(task, completed=step, info=info)
 
         final = run_train_env(env_id, data, out, tc, obs_key, name, procs, command,
-                              progress if procs == 1 else None, chunk=chunk)
+                              progress if procs == 1 else None, chunk=chunk, **pixels)
     if not final:  # a process of torchrun's other than rank 0: rank 0 reports
         return
     console.print(f"wrote {out / name}.safetensors in {final['train_seconds']:.0f} s: "
@@ -255,6 +261,9 @@ def plan_env(env_id: str, checkpoint: Path, episodes: int, offset: int, budget: 
     if model.config.scenario != env_id:
         raise ValueError(f"checkpoint {path} was trained on {model.config.scenario!r}, not "
                          f"{env_id!r}")
+    if landmarks is not None and model.config.obs == "pixels":
+        raise ValueError("--landmarks routes through observation vectors; a pixel model plans "
+                         "flat: drop --landmarks, or use a state model")
     with _bar(f"plan {env_id}") as bar:
         task = bar.add_task("", total=episodes, info="")
         planner = None if landmarks is None else LandmarkPlanner(

@@ -238,3 +238,35 @@ def test_landmark_route_goes_round_what_the_data_never_crossed():
     assert len(path) > 20 and float(ys.max()) > 0.45  # by the north, not straight across
     # near the goal, the planner aims at the goal itself
     assert len(planner.route(np.array([0.5, -0.3]), np.array([0.5, -0.45]))) <= 5
+
+
+def test_collect_train_plan_from_frames_alone_on_a_tiny_env(tmp_path, capsys):
+    data, out = tmp_path / "data", tmp_path / "model"
+    assert main(["collect", "--env", POINT, "--episodes", "100", "--pixels", "32",
+                 "--out", str(data)]) == 0
+    eps = read(data).episodes
+    assert eps.pixels.shape == (eps.states.shape[0], 32, 32, 3)  # a frame per observation
+    assert main(["train", "--env", POINT, "--data", str(data), "--out", str(out),
+                 "--obs", "pixels", "--image-size", "32", "--idm-weight", "1.0",
+                 "--steps", "150", "--batch", "16", "--chunk", "2"]) == 0
+    rows = [json.loads(x) for x in (out / "model.metrics.jsonl").read_text().splitlines()]
+    steps = [r for r in rows if "step" in r]
+    assert steps[-1]["loss"] < 0.5 * steps[0]["loss"]  # it learns
+    # Not collapsed: the embedding spreads, over at least the two dimensions the point has.
+    assert rows[-1]["emb_std"] > 0.1 and rows[-1]["eff_rank"] > 2
+    model = load(out / "model")
+    assert (model.config.obs, model.config.image_size, model.config.frames) == ("pixels", 32, 2)
+
+    class FramesOnly(CEMPlanner):
+        def plan(self, state, goal_state):  # the vector path: a pixel run must never take it
+            raise AssertionError("the pixel planner was handed a state vector")
+
+    from worldmodel.reach import evaluate_goals
+
+    report = evaluate_goals(POINT, model, episodes=10, offset=10, budget=30,
+                            planner=FramesOnly(model, PlannerConfig()))
+    assert report.success_rate >= 0.6, report  # from frames alone, the plans reach the goals
+    capsys.readouterr()
+    assert main(["plan", "--env", POINT, "--checkpoint", str(out), "--episodes", "3",
+                 "--offset", "10", "--budget", "30", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["episodes"] == 3

@@ -2,7 +2,9 @@
 
 Point-v0: a point on a plane that an action (velocity in [-2, 2]^2) moves by 0.05 x the action
 each step; it terminates when it leaves the square |x|, |y| <= 1, so episodes differ in length.
-It declares its layout: both entries are positions; success is 5 cm from the goal.
+It declares its layout: both entries are positions; success is 5 cm from the goal. With
+`render_mode="rgb_array"` it draws itself as a bright square on a dark 64 x 64 frame (it takes
+no frame size, so the generic path resizes its frames).
 """
 
 import gymnasium as gym
@@ -11,8 +13,10 @@ import numpy as np
 
 class Point(gym.Env):
     wm_layout = {"position_dims": (0, 1), "success_tol": 0.05}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
-    def __init__(self):
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
         self.observation_space = gym.spaces.Box(-2, 2, (2,), np.float32)
         self.action_space = gym.spaces.Box(-2, 2, (2,), np.float32)
 
@@ -25,6 +29,12 @@ class Point(gym.Env):
         self.x = self.x + 0.05 * np.clip(action, -2, 2)
         out = bool(np.abs(self.x).max() > 1)
         return self.x.astype(np.float32), 0.0, out, False, {}
+
+    def render(self):
+        frame = np.full((64, 64, 3), 20, np.uint8)
+        c = np.clip(((self.x + 1.2) / 2.4 * 64).astype(int), 4, 59)  # column, row
+        frame[63 - c[1] - 4: 63 - c[1] + 4, c[0] - 4: c[0] + 4] = (250, 80, 40)
+        return frame
 
 
 class DictPoint(Point):
