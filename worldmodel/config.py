@@ -7,7 +7,12 @@ from typing import Literal
 
 Obs = Literal["state", "pixels"]
 Objective = Literal["jepa", "reconstruction"]
-Encoder = Literal["cnn", "keypoints"]
+Encoder = str  # "cnn", "keypoints", or "MODULE:CALLABLE", a backbone (worldmodel.model)
+
+
+def _is_factory(spec: str) -> bool:
+    module, _, name = spec.partition(":")
+    return bool(module) and name.isidentifier()
 
 
 def _check(ok: bool, field: str, value, fix: str) -> None:
@@ -36,7 +41,14 @@ class ModelConfig:
     encoder: Encoder = "cnn"
     """pixel encoder: 'cnn' (four stride-2 convolutions, flattened: the first pixel models) or
     'keypoints' (convolutions with coordinate channels at half resolution, read out by a
-    spatial softmax into where each feature map peaks: made for small moving things)"""
+    spatial softmax into where each feature map peaks: made for small moving things), or
+    'MODULE:CALLABLE', a factory `CALLABLE(image_size) -> nn.Module` for a backbone of your
+    own (frames (N, 3, H, W) in [-0.5, 0.5] -> features (N, ...)), loading its weights from
+    wherever you keep them: nothing is downloaded (`worldmodel.model.BackboneEncoder`)"""
+    freeze_backbone: bool = True
+    """with encoder='MODULE:CALLABLE': keep the backbone's weights as its factory loaded them
+    (a frozen pretrained backbone, as DINO-WM uses DINOv2); only the head on its features
+    trains. False fine-tunes it too"""
     frames: int = 1
     """frames stacked per pixel observation, the newest last, `chunk` control steps apart
     (one latent step): 2 lets the encoder see speed, which one frame cannot show"""
@@ -75,8 +87,8 @@ class ModelConfig:
                f"it cannot exceed state_dim={self.state_dim}")
         _check(self.image_size in (32, 48, 64, 96), "image_size", self.image_size,
                "use 32, 48, 64 or 96 (the CNN halves it four times)")
-        _check(self.encoder in ("cnn", "keypoints"), "encoder", self.encoder,
-               "use 'cnn' or 'keypoints'")
+        _check(self.encoder in ("cnn", "keypoints") or _is_factory(self.encoder), "encoder",
+               self.encoder, "use 'cnn', 'keypoints' or a backbone factory 'MODULE:CALLABLE'")
         _check(isinstance(self.frames, int) and 1 <= self.frames <= 4, "frames", self.frames,
                "stack 1 to 4 frames")
         _check(self.frames == 1 or self.obs == "pixels", "frames", self.frames,

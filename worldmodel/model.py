@@ -72,16 +72,73 @@ class KeypointEncoder(nn.Module):
         self.norm = nn.BatchNorm1d(frames * 3 * channels)
         self.head = mlp(frames * 3 * channels, hidden, latent_dim)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Frames (N, 3, H, W) -> (N, 3C): where each map peaks, and its mean."""
+        x = torch.cat([x, self.coords.expand(x.shape[0], -1, -1, -1)], 1)
+        f = self.trunk(x).flatten(2)  # (N, C, h*w / 4)
+        points = torch.softmax(f, -1) @ self.grid  # (N, C, 2): where each map peaks
+        return torch.cat([points.flatten(1), f.mean(-1)], -1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (B, F*3, H, W): F frames stacked on channels -> (B, D)
         b, _, h, w = x.shape
-        x = x.view(b * self.frames, 3, h, w)
-        x = torch.cat([x, self.coords.expand(x.shape[0], -1, -1, -1)], 1)
-        f = self.trunk(x).flatten(2)  # (B*F, C, h*w / 4)
-        soft = torch.softmax(f, -1)
-        points = soft @ self.grid  # (B*F, C, 2): where each map peaks
-        feats = torch.cat([points.flatten(1), f.mean(-1)], -1)  # (B*F, 3C)
+        feats = self.features(x.view(b * self.frames, 3, h, w))  # (B*F, 3C)
         return self.head(self.norm(feats.view(b, -1)))
+
+
+class BackboneEncoder(nn.Module):
+    """A backbone of the user's own (a pretrained network whose weights are on this machine),
+    with a trainable head: `ModelConfig.encoder = "MODULE:CALLABLE"` names a factory
+    `CALLABLE(image_size) -> nn.Module` that maps frames (N, 3, H, W), floats in [-0.5, 0.5],
+    to features (N, ...). The same backbone reads every frame of a stack; the features are
+    standardised over the batch (as the keypoints are) and an MLP makes the embedding.
+
+    Frozen (`ModelConfig.freeze_backbone`, the default), the backbone keeps the weights its
+    factory loaded, stays in eval mode and gets no gradient: only the head trains, as DINO-WM
+    plans on frozen DINOv2 features. The checkpoint keeps the backbone's weights too, so it
+    loads on its own; the factory must be importable wherever it is loaded."""
+
+    def __init__(self, spec: str, size: int, latent_dim: int, hidden: int, frames: int = 1,
+                 frozen: bool = True):
+        super().__init__()
+        self.backbone = load_factory(spec)(size)
+        if not isinstance(self.backbone, nn.Module):
+            raise ValueError(f"the backbone factory {spec!r} returned a "
+                             f"{type(self.backbone).__name__}, not a torch.nn.Module")
+        with torch.no_grad():
+            was = self.backbone.training
+            width = self.backbone.eval()(torch.zeros(1, 3, size, size)).flatten(1).shape[1]
+            self.backbone.train(was)
+        self.frozen, self.frames = frozen, frames
+        if frozen:
+            self.backbone.requires_grad_(False)
+        self.norm = nn.BatchNorm1d(frames * width)
+        self.head = mlp(frames * width, hidden, latent_dim)
+
+    def train(self, mode: bool = True) -> BackboneEncoder:
+        super().train(mode)
+        if self.frozen:  # a frozen backbone's batch-norm statistics stay as loaded
+            self.backbone.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # (B, F*3, H, W): F frames stacked on channels -> (B, D)
+        b, _, h, w = x.shape
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.frozen):
+            f = self.backbone(x.reshape(b * self.frames, 3, h, w)).flatten(1)
+        return self.head(self.norm(f.reshape(b, -1)))
+
+
+def load_factory(spec: str) -> Callable:
+    """The callable that 'MODULE:CALLABLE' names, with an error that says how to fix it."""
+    import importlib
+
+    module, _, name = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"cannot load the backbone factory {spec!r} ({e}); put MODULE on "
+                         "PYTHONPATH and name a callable in it") from None
 
 
 class PixelDecoder(nn.Module):
@@ -129,6 +186,9 @@ class WorldModel(nn.Module):
             self.encoder = mlp(c.state_dim, c.hidden, c.latent_dim)
         elif c.encoder == "keypoints":
             self.encoder = KeypointEncoder(c.image_size, c.latent_dim, c.hidden, c.frames)
+        elif ":" in c.encoder:
+            self.encoder = BackboneEncoder(c.encoder, c.image_size, c.latent_dim, c.hidden,
+                                           c.frames, c.freeze_backbone)
         else:
             if c.frames != 1:
                 raise ValueError("the 'cnn' encoder reads one frame; use encoder='keypoints' "

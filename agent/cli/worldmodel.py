@@ -35,8 +35,12 @@ def train(
     = 3000,
     episode_steps: Annotated[int, typer.Option(min=1, help="Steps per collected episode.")] = 100,
     image_size: Annotated[int, typer.Option(help="Frame side in pixel mode.")] = 48,
-    encoder: Annotated[str, typer.Option(help="Pixel encoder: keypoints (spatial softmax) or "
-                                         "cnn (the first pixel models).")] = "keypoints",
+    encoder: Annotated[str, typer.Option(help="Pixel encoder: keypoints (spatial softmax), "
+                                         "cnn (the first pixel models), or MODULE:CALLABLE, a "
+                                         "backbone of your own (frozen unless --tune-backbone)."
+                                         )] = "keypoints",
+    tune_backbone: Annotated[bool, typer.Option(help="--encoder MODULE:CALLABLE: train the "
+                                                "backbone's weights too.")] = False,
     frames: Annotated[int, typer.Option(min=1, max=4, help="Pixels: frames stacked per "
                                         "observation, one latent step apart.")] = 2,
     rest_fraction: Annotated[float, typer.Option(help="Share of windows at rest.")] = 0.0,
@@ -61,17 +65,29 @@ def train(
         if env is None or data is None:
             raise ValueError("name a scenario, or a Gymnasium env with --env ENV_ID and its "
                              "episodes with --data (`wmagent collect --env ENV_ID`)")
-        px = {"obs": "pixels", "encoder": encoder, "frames": frames} if obs == "pixels" else {}
+        px = _pixel_fields(obs, encoder, frames, tune_backbone)
+        if px:
+            px["obs"] = "pixels"
         if obs == "pixels" and image_size != 48:
             px["image_size"] = image_size
         tc = TrainConfig(steps=steps, batch=batch, seed=seed, idm_weight=idm_weight,
                          rest_fraction=rest_fraction)
         return train_env(env, data, out, name, tc, procs, obs_key, chunk, px)
-    px = {"encoder": encoder, "frames": frames} if obs == "pixels" else {}
+    px = _pixel_fields(obs, encoder, frames, tune_backbone)
     mc = model_config_for(scenario, obs, objective, image_size=image_size, **px)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
                      rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed)
     _fit_with_progress(mc, tc, out, data, name, resume, procs)
+
+
+def _pixel_fields(obs: str, encoder: str, frames: int, tune_backbone: bool) -> dict:
+    """The model config's pixel fields that `wmagent train` sets (none for a state model)."""
+    if obs != "pixels":
+        return {}
+    px = {"encoder": encoder, "frames": frames}
+    if ":" in encoder:
+        px["freeze_backbone"] = not tune_backbone
+    return px
 
 
 def _fit_with_progress(mc, tc, out: Path, data: Path | None, name: str, resume: bool,

@@ -270,3 +270,30 @@ def test_collect_train_plan_from_frames_alone_on_a_tiny_env(tmp_path, capsys):
     assert main(["plan", "--env", POINT, "--checkpoint", str(out), "--episodes", "3",
                  "--offset", "10", "--budget", "30", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["episodes"] == 3
+
+
+def test_a_frozen_backbone_of_ones_own_keeps_its_weights_and_the_model_learns(tmp_path):
+    from worldmodel import checkpoint
+    from worldmodel.datasets import read as read_data
+    from worldmodel.train import model_config_for_data
+
+    collect(CollectSettings(POINT, 60, pixels=32), tmp_path / "data")
+    dataset = read_data(tmp_path / "data")
+    mc = model_config_for_data(POINT, dataset, obs="pixels", encoder="tiny_envs:backbone",
+                               frames=2, chunk=2, latent_dim=16, hidden=64)
+    model = WorldModel(mc)
+    loaded = {k: v.clone() for k, v in model.encoder.backbone.state_dict().items()}
+    rows = []
+    model.fit(dataset.episodes, TrainConfig(steps=120, batch=16, log_every=20, probe_steps=50),
+              progress=lambda step, row: rows.append(row))
+    steps = [r for r in rows if "loss" in r]
+    assert steps[-1]["loss"] < steps[0]["loss"]  # the head on its features learns
+    for k, v in model.encoder.backbone.state_dict().items():
+        assert torch.equal(v, loaded[k]), k  # frozen: exactly the weights the factory loaded
+    checkpoint.save(model, tmp_path / "m")
+    again = checkpoint.load(tmp_path / "m")
+    frames = dataset.episodes.pixels[:4][:, None].expand(-1, 2, -1, -1, -1)
+    assert torch.allclose(again.encode(frames), model.eval().encode(frames), atol=1e-6)
+    with pytest.raises(ValueError, match="cannot load the backbone factory"):
+        WorldModel(ModelConfig(POINT, obs="pixels", encoder="no_such_module:net", state_dim=2,
+                               n_dynamic=2))

@@ -50,3 +50,16 @@ class DictPoint(Point):
 
 gym.register("Point-v0", entry_point="tiny_envs:Point", max_episode_steps=40)
 gym.register("DictPoint-v0", entry_point="tiny_envs:DictPoint", max_episode_steps=40)
+
+
+def backbone(size: int):
+    """A 'pretrained' backbone for `ModelConfig.encoder = "tiny_envs:backbone"`: fixed weights
+    (seeded, standing in for ones loaded from a file), frames (N, 3, H, W) -> (N, 128)."""
+    import torch
+    from torch import nn
+
+    gen = torch.random.fork_rng()
+    with gen:
+        torch.manual_seed(1234)
+        return nn.Sequential(nn.Conv2d(3, 8, 4, 2, 1), nn.GELU(), nn.Conv2d(8, 8, 4, 2, 1),
+                             nn.GELU(), nn.AdaptiveAvgPool2d(4), nn.Flatten())
