@@ -96,13 +96,14 @@ KNOWN_CAMERAS = {
 
 
 def make(env_id: str, obs_key: str | None = None, max_episode_steps: int | None = None,
-         pixels: int | None = None) -> tuple[gym.Env, Callable[[object], np.ndarray]]:
+         pixels: int | None = None, pixels_key: str | None = None,
+         ) -> tuple[gym.Env, Callable[[object], np.ndarray]]:
     """(env, observe): the env from `gymnasium.make(env_id)` and a function from its raw
     observations to float vectors, after checking that both spaces are ones the world model
     can use. `obs_key` picks the entry of a Dict observation. `pixels=N` makes it render
-    N x N frames (`camera`)."""
+    N x N frames (`camera`), unless its observation carries them under `pixels_key`."""
     kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
-    if pixels:
+    if pixels and not pixels_key:
         kwargs["render_mode"] = "rgb_array"
         name = env_id.split(":")[-1].split("-v")[0]
         sized = {"width": pixels, "height": pixels}
@@ -114,34 +115,45 @@ def make(env_id: str, obs_key: str | None = None, max_episode_steps: int | None 
             env = gym.make(env_id, **kwargs)
     else:
         env = gym.make(env_id, **kwargs)
-    return env, observer(env, env_id, obs_key)
+    if pixels_key is not None:
+        space = env.observation_space
+        if not isinstance(space, gym.spaces.Dict) or pixels_key not in space.spaces:
+            keys = sorted(space.spaces) if isinstance(space, gym.spaces.Dict) else None
+            raise ValueError(f"{env_id} has no observation entry {pixels_key!r} for frames "
+                             f"(its observation: {keys or space}); drop --pixels-key to "
+                             "render frames from its camera")
+    return env, observer(env, env_id, obs_key, ignore=pixels_key)
 
 
-def camera(env: gym.Env, size: int) -> Callable[[], np.ndarray]:
-    """() -> the env's current frame, (size, size, 3) uint8. The env must have been made
-    with `make(..., pixels=size)`."""
-    if env.render_mode != "rgb_array":
+def camera(env: gym.Env, size: int, key: str | None = None) -> Callable[[object], np.ndarray]:
+    """raw observation -> the frame that goes with it, (size, size, 3) uint8: the env's
+    rendering of its current state (the env made with `make(..., pixels=size)`) or, with
+    `key`, the image in that entry of a Dict observation (as Gymnasium's
+    `AddRenderObservation` gives it)."""
+    if key is None and env.render_mode != "rgb_array":
         raise ValueError(f"{env.spec.id if env.spec else env} renders {env.render_mode!r}; "
                          "frames need render_mode='rgb_array' (make(..., pixels=N))")
 
-    def frame() -> np.ndarray:
-        f = np.asarray(env.render())
+    def frame(raw) -> np.ndarray:
+        f = np.asarray(env.render() if key is None else raw[key])
         if f.ndim != 3 or f.shape[2] < 3:
-            raise ValueError(f"the env rendered an array of shape {f.shape}, not an RGB frame")
+            raise ValueError(f"the frame is an array of shape {f.shape}, not an RGB image")
         f = f[..., :3]
+        if f.dtype != np.uint8:  # images as floats in [0, 1]
+            f = np.clip(f * 255 if f.max() <= 1 else f, 0, 255).astype(np.uint8)
         if f.shape[:2] != (size, size):
             from PIL import Image
 
-            f = np.asarray(Image.fromarray(f.astype(np.uint8)).resize((size, size),
-                                                                      Image.BOX))
+            f = np.asarray(Image.fromarray(f).resize((size, size), Image.BOX))
         return np.ascontiguousarray(f, np.uint8)
 
     return frame
 
 
-def observer(env: gym.Env, env_id: str, obs_key: str | None = None
+def observer(env: gym.Env, env_id: str, obs_key: str | None = None, ignore: str | None = None,
              ) -> Callable[[object], np.ndarray]:
-    """Check the env's spaces; return raw observation -> (S,) float vector."""
+    """Check the env's spaces; return raw observation -> (S,) float vector. `ignore` is a
+    Dict entry that is not the vector's (the frames')."""
     act = env.action_space
     if not isinstance(act, gym.spaces.Box) or len(act.shape) != 1:
         raise ValueError(f"{env_id} has a {type(act).__name__} action space {act}; the world "
@@ -152,7 +164,7 @@ def observer(env: gym.Env, env_id: str, obs_key: str | None = None
                          "the bounds: wrap the env with gymnasium.wrappers.ClipAction")
     space = env.observation_space
     if isinstance(space, gym.spaces.Dict):
-        keys = sorted(space.spaces)
+        keys = sorted(k for k in space.spaces if k != ignore)
         if obs_key is None:
             raise ValueError(f"{env_id} observes a Dict with keys {keys}; choose the entry the "
                              "world model reads with --obs-key KEY")
@@ -205,11 +217,15 @@ class CollectSettings:
     shard_size: int = 100
     pixels: int | None = None
     """record an N x N frame of every observation too (None: vectors only)"""
+    pixels_key: str | None = None
+    """take the frames from this entry of a Dict observation instead of rendering them"""
 
     def __post_init__(self):
         if self.pixels is not None and self.pixels not in (32, 48, 64, 96):
             raise ValueError(f"pixels={self.pixels}: frames are 32, 48, 64 or 96 pixels a side "
                              "(the sizes the pixel encoders take)")
+        if self.pixels_key is not None and self.pixels is None:
+            raise ValueError(f"pixels_key={self.pixels_key!r} needs pixels=N, the frame size")
         if self.episodes < 1 or self.shard_size < 1:
             raise ValueError(f"episodes={self.episodes} and shard_size={self.shard_size} must "
                              "be at least 1")
@@ -218,14 +234,14 @@ class CollectSettings:
 
 
 def run_episode(env: gym.Env, observe: Callable, policy: Policy, seed: int,
-                max_steps: int | None = None, frame: Callable[[], np.ndarray] | None = None,
+                max_steps: int | None = None, frame: Callable[[object], np.ndarray] | None = None,
                 ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
     """(observations (T+1, S), actions (T, A), terminated, frames (T+1, N, N, 3) or None) of
     one episode from reset(seed); `frame` (see `camera`) records the frames."""
     raw, _ = env.reset(seed=seed)
     env.action_space.seed(seed)
     obs, acts = [observe(raw)], []
-    frames = None if frame is None else [frame()]
+    frames = None if frame is None else [frame(raw)]
     done = terminated = False
     while not done and (max_steps is None or len(acts) < max_steps):
         a = np.asarray(policy(obs[-1]), np.float32)
@@ -233,7 +249,7 @@ def run_episode(env: gym.Env, observe: Callable, policy: Policy, seed: int,
         obs.append(observe(raw))
         acts.append(a)
         if frames is not None:
-            frames.append(frame())
+            frames.append(frame(raw))
         done = terminated or truncated
     return (np.stack(obs), np.stack(acts).reshape(len(acts), -1), bool(terminated),
             None if frames is None else np.stack(frames))
@@ -248,8 +264,9 @@ def collect(settings: CollectSettings, out: str | os.PathLike,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / "dataset.json"
-    env, observe = make(settings.env_id, settings.obs_key, pixels=settings.pixels)
-    frame = camera(env, settings.pixels) if settings.pixels else None
+    env, observe = make(settings.env_id, settings.obs_key, pixels=settings.pixels,
+                        pixels_key=settings.pixels_key)
+    frame = camera(env, settings.pixels, settings.pixels_key) if settings.pixels else None
     space = env.action_space
     manifest = {"format": FORMAT, "version": FORMAT_VERSION, "settings": asdict(settings),
                 "layout": EnvLayout.from_env(env, settings.env_id).to_dict(),

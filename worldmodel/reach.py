@@ -59,16 +59,17 @@ class Reached:
 
 def reach(env, planner: Planner, obs: np.ndarray, goal_obs: np.ndarray, success: Success,
           budget: int, observe: Callable = np.asarray, execute: int = 1,
-          terminated_is_success: bool = False, frame: Callable[[], np.ndarray] | None = None,
-          goal_frames: np.ndarray | None = None) -> Reached:
+          terminated_is_success: bool = False, frame: Callable | None = None,
+          goal_frames: np.ndarray | None = None, raw=None) -> Reached:
     """Step `env` from its current observation `obs` (S,) toward `goal_obs` (S,) with
     `planner` until `success` holds or `budget` control steps are spent; each decision
     executes its first `execute` chunks. `observe` maps the env's raw observations to (S,).
     A `terminated` that is not a success (a pendulum fell) ends the run as a failure.
 
-    With `frame` (`worldmodel.envs.camera`) a pixel model's planner sees only frames: the
-    env's current one, and `goal_frames` for the goal (a frame, or a stack of them as the
-    goal was seen); the vectors serve `success` alone."""
+    With `frame` (`worldmodel.envs.camera`: raw observation -> frame) a pixel model's planner
+    sees only frames: the current one (`raw` is the env's raw observation that `obs` was made
+    from), and `goal_frames` for the goal (a frame, or a stack of them as the goal was seen);
+    the vectors serve `success` alone."""
     planner.reset()
     if frame is not None:
         planner.forget()
@@ -78,7 +79,7 @@ def reach(env, planner: Planner, obs: np.ndarray, goal_obs: np.ndarray, success:
     reason = None
     while not done and reason is None and len(actions) < budget:
         d = (planner.plan(obs, goal_obs) if frame is None
-             else planner.plan_obs(frame(), goal_frames))
+             else planner.plan_obs(frame(raw), goal_frames))
         ms.append(d.ms)
         for a in d.actions[:execute].reshape(-1, d.actions.shape[-1]):
             raw, _, terminated, truncated, _ = env.step(a.astype(np.float32))
@@ -110,12 +111,12 @@ def _recorded_goal(env, observe: Callable, act: Callable, seed: int, offset: int
     the way (start included)."""
     raw, _ = env.reset(seed=seed)
     start = obs = observe(raw)
-    frames = [] if frame is None else [frame()]
+    frames = [] if frame is None else [frame(raw)]
     for _ in range(offset):
         raw, _, terminated, truncated, _ = env.step(act(obs))
         obs = observe(raw)
         if frame is not None:
-            frames.append(frame())
+            frames.append(frame(raw))
         if terminated or truncated:
             return start, None, frames
     return start, obs, frames
@@ -170,16 +171,19 @@ def evaluate_goals(env_id: str, model: WorldModel, episodes: int = 100, offset: 
                    obs_key: str | None = None, config: PlannerConfig | None = None,
                    layout: EnvLayout | None = None,
                    progress: Callable[[int, int], None] | None = None,
-                   planner: Planner | None = None) -> GoalReport:
+                   planner: Planner | None = None,
+                   pixels_key: str | None = None) -> GoalReport:
     """Goal-reaching success of `model` on `episodes` held-out seeds (from `seed` on): goal =
     the observation `policy` reaches `offset` steps after `reset(seed)`; the agent starts
     from the same `reset(seed)` with `budget` steps. `planner` defaults to a `CEMPlanner`
-    with `config` (a `worldmodel.landmarks.LandmarkPlanner` plans far goals)."""
+    with `config` (a `worldmodel.landmarks.LandmarkPlanner` plans far goals). A pixel model
+    plans from frames: rendered, or the images under `pixels_key` of a Dict observation."""
     torch.set_num_threads(1)  # measured: more threads make each decision far slower here
     mc = model.config
     size = mc.image_size if mc.obs == "pixels" else None
-    env, observe = make(env_id, obs_key, max_episode_steps=max(offset, budget) + 1, pixels=size)
-    frame = camera(env, size) if size else None
+    env, observe = make(env_id, obs_key, max_episode_steps=max(offset, budget) + 1, pixels=size,
+                        pixels_key=pixels_key)
+    frame = camera(env, size, pixels_key) if size else None
     layout = layout or EnvLayout.from_env(env, env_id)
     success = success_for(layout)
     dims = list(layout.success_dims) or slice(None)
@@ -201,7 +205,7 @@ def evaluate_goals(env_id: str, model: WorldModel, episodes: int = 100, offset: 
         raw, _ = env.reset(seed=s - 1)
         r = reach(env, planner, observe(raw), goal, success, budget, observe,
                   terminated_is_success=layout.terminated_is_success, frame=frame,
-                  goal_frames=None if frame is None else _goal_stack(frames, mc))
+                  goal_frames=None if frame is None else _goal_stack(frames, mc), raw=raw)
         dist.append(float(np.linalg.norm(start[dims] - goal[dims])))
         wins += r.success
         steps.append(r.steps)

@@ -99,6 +99,9 @@ def collect(
     policy: Annotated[str, typer.Option(help="--env: random or MODULE:CALLABLE.")] = "random",
     obs_key: Annotated[str | None, typer.Option(help="--env: entry of a Dict observation.")]
     = None,
+    pixels_key: Annotated[str | None, typer.Option(help="--env --pixels: take the frames from "
+                                                   "this Dict observation entry instead of "
+                                                   "rendering them.")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Scenes: processes that make shards "
                                          "(the same episodes as one).")] = 1,
 ) -> None:
@@ -110,7 +113,8 @@ def collect(
         if env is None:
             raise ValueError("name a scenario (`wmagent scenarios list`) or a Gymnasium env "
                              "with --env ENV_ID")
-        return collect_env(env, episodes, out, policy, seed, steps, obs_key, pixels or None)
+        return collect_env(env, episodes, out, policy, seed, steps, obs_key, pixels or None,
+                           pixels_key)
     steps = 100 if steps is None else steps
     cfg = CollectConfig(_check_scenario(name), episodes, steps=steps, seed=seed, pixels=pixels,
                         shard_size=shard_size, scatter=scatter)

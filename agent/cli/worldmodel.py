@@ -143,6 +143,9 @@ def plan(
     landmarks: Annotated[Path | None, typer.Option(help="--env: episodes (any --data format) "
                                                    "whose observations route far goals; "
                                                    "default: plan flat.")] = None,
+    pixels_key: Annotated[str | None, typer.Option(help="--env, a pixel model: its frames "
+                                                   "are this Dict observation entry (default: "
+                                                   "rendered).")] = None,
 ) -> None:
     """Plan and execute one subgoal in a seeded scene with the world model (or the simulator)."""
     from worldmodel.mpc import plan_episode
@@ -154,7 +157,7 @@ def plan(
                              "ENV_ID and --checkpoint DIR")
         return plan_env(env, checkpoint, episodes, offset, budget,
                         EVAL_SEED if seed is None else seed, policy, obs_key, json_out,
-                        landmarks)
+                        landmarks, pixels_key)
     seed = 0 if seed is None else seed
     if subgoal is None:
         raise ValueError("give the subgoal to plan with --subgoal, e.g. 'push red block to "
@@ -225,13 +228,14 @@ def _bar(what: str) -> Progress:
 
 
 def collect_env(env_id: str, episodes: int, out: Path, policy: str, seed: int,
-                max_steps: int | None, obs_key: str | None, pixels: int | None = None) -> None:
+                max_steps: int | None, obs_key: str | None, pixels: int | None = None,
+                pixels_key: str | None = None) -> None:
     """Collect seeded episodes from `env_id` into OUT (resumable), with frames if `pixels`."""
     from worldmodel.envs import CollectSettings
     from worldmodel.envs import collect as run_collect
 
     settings = CollectSettings(env_id, episodes, policy, seed, max_steps, obs_key,
-                               pixels=pixels)
+                               pixels=pixels, pixels_key=pixels_key)
     with _bar(f"collect {env_id}") as bar:
         task = bar.add_task("", total=episodes, info="")
         run_collect(settings, out, progress=lambda n, _: bar.update(task, completed=n))
@@ -265,7 +269,8 @@ def train_env(env_id: str, data: Path, out: Path, name: str, tc, procs: int,
 
 
 def plan_env(env_id: str, checkpoint: Path, episodes: int, offset: int, budget: int, seed: int,
-         policy: str, obs_key: str | None, as_json: bool, landmarks: Path | None) -> None:
+             policy: str, obs_key: str | None, as_json: bool, landmarks: Path | None,
+             pixels_key: str | None = None) -> None:
     """Goal-reaching success on held-out seeds; JSON or one line."""
     from worldmodel.checkpoint import load
     from worldmodel.datasets import read
@@ -286,7 +291,7 @@ def plan_env(env_id: str, checkpoint: Path, episodes: int, offset: int, budget: 
             model, read(landmarks, obs_key).episodes)
         report = evaluate_goals(env_id, model, episodes, offset, budget, policy, seed, obs_key,
                                 progress=lambda n, _: bar.update(task, completed=n),
-                                planner=planner)
+                                planner=planner, pixels_key=pixels_key)
     if as_json:
         print(json.dumps(report.to_dict(), indent=1))
         return

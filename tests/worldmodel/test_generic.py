@@ -270,6 +270,15 @@ def test_collect_train_plan_from_frames_alone_on_a_tiny_env(tmp_path, capsys):
     assert main(["plan", "--env", POINT, "--checkpoint", str(out), "--episodes", "3",
                  "--offset", "10", "--budget", "30", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["episodes"] == 3
+    # An env that observes its images: the frames are that Dict entry, not a rendering.
+    seen = "tiny_envs:SeenPoint-v0"
+    collect(CollectSettings(seen, 3, obs_key="pos", pixels=32, pixels_key="image"),
+            tmp_path / "seen")
+    assert torch.equal(read(tmp_path / "seen", "pos").episodes.pixels, eps.pixels[:len(
+        read(tmp_path / "seen", "pos").episodes.pixels)])  # the same frames as rendered
+    report = evaluate_goals(seen, model, episodes=10, offset=10, budget=30, obs_key="pos",
+                            pixels_key="image", planner=FramesOnly(model, PlannerConfig()))
+    assert report.success_rate >= 0.6, report
 
 
 def test_a_frozen_backbone_of_ones_own_keeps_its_weights_and_the_model_learns(tmp_path):

@@ -4,7 +4,8 @@ Point-v0: a point on a plane that an action (velocity in [-2, 2]^2) moves by 0.0
 each step; it terminates when it leaves the square |x|, |y| <= 1, so episodes differ in length.
 It declares its layout: both entries are positions; success is 5 cm from the goal. With
 `render_mode="rgb_array"` it draws itself as a bright square on a dark 64 x 64 frame (it takes
-no frame size, so the generic path resizes its frames).
+no frame size, so the generic path resizes its frames). SeenPoint-v0 observes a Dict of its
+position ("pos") and that frame ("image"), as an env that observes images does.
 """
 
 import gymnasium as gym
@@ -48,8 +49,30 @@ class DictPoint(Point):
         return {"pos": x, "goal": np.zeros(2, np.float32)}, info
 
 
+class SeenPoint(Point):
+    """Point, observed as a Dict: its position and the image of it (`render`'s frame)."""
+
+    def __init__(self):
+        super().__init__()
+        self.observation_space = gym.spaces.Dict({
+            "pos": gym.spaces.Box(-2, 2, (2,), np.float32),
+            "image": gym.spaces.Box(0, 255, (64, 64, 3), np.uint8)})
+
+    def _seen(self, x):
+        return {"pos": x, "image": self.render()}
+
+    def reset(self, seed=None, options=None):
+        x, info = super().reset(seed=seed)
+        return self._seen(x), info
+
+    def step(self, action):
+        x, r, term, trunc, info = super().step(action)
+        return self._seen(x), r, term, trunc, info
+
+
 gym.register("Point-v0", entry_point="tiny_envs:Point", max_episode_steps=40)
 gym.register("DictPoint-v0", entry_point="tiny_envs:DictPoint", max_episode_steps=40)
+gym.register("SeenPoint-v0", entry_point="tiny_envs:SeenPoint", max_episode_steps=40)
 
 
 def backbone(size: int):
