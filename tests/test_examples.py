@@ -60,3 +60,39 @@ def test_own_mjcf_env_collects_trains_and_plans(tmp_path):
     report = json.loads(wmagent("plan", "--env", env_id, "--checkpoint", "model", "--episodes",
                                 "10", "--offset", "10", "--budget", "30", "--json"))
     assert report["episodes"] == 10 and report["success_rate"] >= 0.5, report
+
+
+def test_the_pendulum_policies_keep_it_up_for_goals_and_let_it_fall_for_data(monkeypatch):
+    import gymnasium as gym
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "pendulum"))
+    from balance import make_goal_policy, make_policy
+
+    env = gym.make("InvertedDoublePendulum-v5")
+
+    def lasts(factory, seed):
+        obs, _ = env.reset(seed=seed)
+        act = factory(env, seed)
+        for t in range(200):
+            obs, _, terminated, _, _ = env.step(act(obs))
+            if terminated:
+                return t + 1
+        return 200
+
+    assert all(lasts(make_goal_policy, s) == 200 for s in range(5))  # goals 100+ steps out
+    data = [lasts(make_policy, s) for s in range(20)]
+    assert min(data) < 200 and np.mean(data) > 50  # the data holds falls, and long episodes
+
+
+def test_the_example_backbone_reads_frames_with_the_shipped_keypoint_trunk(monkeypatch):
+    import torch
+
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "backbones"))
+    from worldmodel import ModelConfig, WorldModel
+
+    model = WorldModel(ModelConfig("rooms", obs="pixels", encoder="pretrained:pads_keypoints",
+                                   frames=2, state_dim=4, n_dynamic=4))
+    assert not any(p.requires_grad for p in model.encoder.backbone.parameters())  # frozen
+    z = model.encode(torch.randint(0, 255, (3, 2, 48, 48, 3), dtype=torch.uint8))
+    assert z.shape == (3, model.config.latent_dim) and torch.isfinite(z).all()
