@@ -178,6 +178,25 @@ def test_a_pixel_planner_plans_from_frames_alone(tmp_path):
     again.restore(snap)
     assert np.array_equal(again._past[0], frame)
 
+    # A goal that barely moved (1 cm) reuses the goal it rendered, and a restored planner
+    # renders that same goal: the decisions of a resumed run equal the uninterrupted run's.
+    state = world.state()
+    first = make_planner("cem", model=model, world=world,
+                         config=PlannerConfig(samples=8, elites=2, iterations=1))
+    first.plan(state, goal_state := world.goal_states(world.random_subgoal(
+        np.random.default_rng(1), "go"))[0])
+    snap = first.snapshot()
+    renders = []
+    seen = first.observe
+    first.observe = lambda s: renders.append(1) or seen(s)
+    nudged = goal_state + 0.01
+    a = first.plan(state, nudged).actions
+    assert not renders[1:]  # only the current frame was rendered, not the 17 goal frames
+    resumed = make_planner("cem", model=model, world=world,
+                           config=PlannerConfig(samples=8, elites=2, iterations=1))
+    resumed.restore(snap)
+    assert np.allclose(resumed.plan(state, nudged).actions, a)
+
 
 @pytest.mark.parametrize("family", ["pads", "rooms"])
 def test_the_rendered_goal_frame_shows_the_subgoal_achieved(family):
