@@ -44,6 +44,8 @@ GOAL_REUSE = 0.02
 """a stacking pixel planner re-renders its goal only when an entry of the goal state moved
 more than this (m, or m/s) since the goal it last rendered: a tenth of what the pixel probes
 resolve (12-13 cm)"""
+GOAL_KEEP = 4
+"""goals whose rendered frames a stacking pixel planner keeps"""
 
 
 class LatentPlanner(SamplingPlanner):
@@ -57,8 +59,8 @@ class LatentPlanner(SamplingPlanner):
         shown moving as well as at rest (`config.goal_speeds`)."""
         super().__init__(config or PlannerConfig())
         self.earlier = earlier
-        # (the goal state last rendered, its embeddings; None after a restore)
-        self._goal_cache: tuple[np.ndarray, torch.Tensor | None] | None = None
+        # (goal state rendered, its embeddings or None after a restore), the newest first
+        self._goal_cache: list[tuple[np.ndarray, torch.Tensor | None]] = []
         self.model = model.eval()
         self.energy = energy or model.energy
         self.chunk, self.action_dim = model.config.chunk, model.config.action_dim
@@ -126,16 +128,19 @@ class LatentPlanner(SamplingPlanner):
     def _stacked_goals(self, goal: np.ndarray) -> torch.Tensor:
         """(K, D) for a stacking pixel model: the goal frame at rest and, given `earlier`,
         the goal reached at each of `config.goal_speeds` in 8 directions (the older frame of
-        the stack shows the agent a step short of it). The last goal's embeddings are kept
-        and serve every goal within `GOAL_REUSE` of it, entry by entry: a goal that barely
-        moves (behind a block that drifts a few millimetres) is rendered once, not 17 frames
-        at every decision (measured: 150 of a push decision's 200 ms)."""
-        cached = self._goal_cache
-        if (cached is not None and cached[0].shape == goal.shape
-                and np.abs(cached[0] - goal).max() <= GOAL_REUSE):
-            if cached[1] is not None:
-                return cached[1]
-            goal = cached[0]  # restored: render the goal the snapshot's planner had rendered
+        the stack shows the agent a step short of it). The embeddings of the last `GOAL_KEEP`
+        goals are kept, and each serves every goal within `GOAL_REUSE` of it, entry by entry:
+        a goal that barely moves (behind a block that drifts a few millimetres) is rendered
+        once, not 17 frames at every decision (measured: 150 of a push decision's 200 ms),
+        and a push's two goals (behind the block, the block in its zone) do not evict each
+        other."""
+        for i, (rendered, z) in enumerate(self._goal_cache):
+            if rendered.shape == goal.shape and np.abs(rendered - goal).max() <= GOAL_REUSE:
+                if z is not None:
+                    return z
+                goal = rendered  # restored: render the goal the snapshot's planner rendered
+                del self._goal_cache[i]
+                break
         now = np.asarray(self.observe(goal))
         stacks = [np.stack([now] * self.stack)]
         if self.earlier is not None:
@@ -146,7 +151,7 @@ class LatentPlanner(SamplingPlanner):
                     older = np.asarray(self.observe(before))
                     stacks.append(np.stack([older] * (self.stack - 1) + [now]))
         z = self.model.encode(torch.as_tensor(np.stack(stacks)))
-        self._goal_cache = (np.array(goal, float), z)
+        self._goal_cache = [(np.array(goal, float), z)] + self._goal_cache[:GOAL_KEEP - 1]
         return z
 
     @torch.no_grad()
@@ -185,8 +190,7 @@ class LatentPlanner(SamplingPlanner):
         snap = super().snapshot()
         snap["past"] = [f.tobytes() for f in self._past]
         snap["past_shape"] = list(self._past[0].shape) if self._past else []
-        if self._goal_cache is not None:  # the goal that nearby goals reuse
-            snap["goal_rendered"] = self._goal_cache[0].tolist()
+        snap["goals_rendered"] = [g.tolist() for g, _ in self._goal_cache]  # nearby goals reuse
         return snap
 
     def restore(self, snap: dict) -> None:
@@ -194,8 +198,7 @@ class LatentPlanner(SamplingPlanner):
         shape = snap.get("past_shape") or []
         self._past = [np.frombuffer(b, np.uint8).reshape(shape).copy()
                       for b in snap.get("past", [])]
-        rendered = snap.get("goal_rendered")
-        self._goal_cache = None if rendered is None else (np.array(rendered, float), None)
+        self._goal_cache = [(np.array(g, float), None) for g in snap.get("goals_rendered", [])]
 
     @torch.no_grad()
     def plan_latent(self, z: torch.Tensor, z_goal: torch.Tensor) -> Decision:
