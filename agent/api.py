@@ -41,6 +41,9 @@ class Agent:
     store: RunStore = field(default_factory=RunStore)
     llm_name: str = ""
     world_model_name: str = ""
+    obs: str = "state"
+    """what the world model reads (state or pixels): kept with each run, so a resume reads
+    the same"""
     needs_ground_truth: bool = False
     video_size: int = 256
 
@@ -80,7 +83,8 @@ class Agent:
                      if start_state is not None else None)
         inputs = initial_state(scenario, int(seed), instruction, gt,
                                gt if self.needs_ground_truth else None, sim_state)
-        self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running")
+        self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running",
+                            obs=self.obs)
         return self._drive(thread_id, inputs, on_event, answer, video)
 
     def resume(self, thread_id: str, answer: str | AnswerFn | None = None,
@@ -189,7 +193,7 @@ class Agent:
             rec.video = str(self.write_video(thread_id, video, s["scenario"], s["seed"]))
         if status in ("done", "failed", "needs_clarification", *ENDED):
             self.store.save_run(thread_id, self.kind, rec.scenario, rec.seed, rec.instruction,
-                                status, rec.model_dump(mode="json"))
+                                status, rec.model_dump(mode="json"), obs=self.obs)
         return rec
 
     def write_video(self, thread_id: str, path: str | Path, scenario: str, seed: int) -> Path:

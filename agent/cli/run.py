@@ -70,9 +70,10 @@ def run(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the episode record as JSON on stdout (the reply under 'reply', "
                        "control steps under 'steps'); progress goes to stderr.")] = False,
-    obs: Annotated[str, typer.Option(help="What the world model reads: state, or pixels "
-                                          "(camera frames; shipped for pads and rooms).")]
-    = "state",
+    obs: Annotated[str | None, typer.Option(help="What the world model reads: state (the "
+                                                 "default), or pixels (camera frames; shipped "
+                                                 "for pads, rooms and push). A resumed run "
+                                                 "reads what it read before.")] = None,
 ) -> int:
     """Run one episode and print its plan, progress and outcome. Exit code 0: the goal was
     reached, or the message was answered without moving anything; 3: it was not."""
@@ -85,13 +86,17 @@ def run(
         if info is None:
             raise ValueError(f"no run with thread id {resume!r}; `wmagent runs` lists them")
         agent = agent or info["agent"]
+        if obs is not None and obs != info["obs"]:
+            raise ValueError(f"thread {resume} ran with --obs {info['obs']}; resume it with "
+                             f"the same (or without --obs)")
+        obs = info["obs"]
     elif instruction is None:
         raise ValueError("say what the agent should do: wmagent run 'push the red block into "
                          "the blue zone', or continue a run with --resume THREAD")
     else:
         check_instruction(instruction, needed=not subgoals)
     agent = agent or "hybrid"
-    runner = make_agent(agent, llm=llm, obs=obs)
+    runner = make_agent(agent, llm=llm, obs=obs or "state")
     if resume:
         record = _shown(runner, lambda show: runner.resume(resume, answer=answer, on_event=show,
                                                            video=video), as_json)

@@ -42,6 +42,9 @@ class LoopAgent:
     store: RunStore = field(default_factory=RunStore)
     llm_name: str = ""
     world_model_name: str = ""
+    obs: str = "state"
+    """what the world model reads (state or pixels): kept with each run, so a resume reads
+    the same"""
     needs_ground_truth: bool = True
     video_size: int = 256
 
@@ -62,7 +65,8 @@ class LoopAgent:
         world = World(get(scenario).layout(int(seed)))
         for s in gt:
             world.holds(s)
-        self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running")
+        self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, "running",
+                            obs=self.obs)
         monitor = TaskMonitor(world.layout, gt, start=world.state())
         states = [world.state()]
         emit = on_event or (lambda e: None)
@@ -89,7 +93,7 @@ class LoopAgent:
             rec.video = str(write_video([world.render(s, self.video_size) for s in states], video))
         world.close()
         self.store.save_run(thread_id, self.kind, scenario, int(seed), instruction, rec.status,
-                            rec.model_dump(mode="json"))
+                            rec.model_dump(mode="json"), obs=self.obs)
         return rec
 
     def loop(self, world: World, instruction: str, gt: list[Subgoal], monitor: TaskMonitor,

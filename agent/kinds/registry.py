@@ -67,4 +67,6 @@ def make_agent(agent: str = "hybrid", **settings) -> Agent | LoopAgent:
     """Build the agent called `agent` (see KINDS) with `AgentSettings` fields as keywords."""
     k = kind(agent)
     s = AgentSettings(**settings)
-    return k.build(agent, s, RunStore(s.home))
+    built = k.build(agent, s, RunStore(s.home))
+    built.obs = s.obs
+    return built

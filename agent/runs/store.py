@@ -100,7 +100,10 @@ class RunStore:
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS wm_runs (thread_id TEXT PRIMARY KEY, agent TEXT, "
                 "scenario TEXT, seed INTEGER, instruction TEXT, status TEXT, record TEXT, "
-                "updated REAL DEFAULT (julianday('now')))")
+                "updated REAL DEFAULT (julianday('now')), obs TEXT DEFAULT 'state')")
+            columns = {r[1] for r in self.conn.execute("PRAGMA table_info(wm_runs)")}
+            if "obs" not in columns:  # a store written before runs kept their observation
+                self.conn.execute("ALTER TABLE wm_runs ADD COLUMN obs TEXT DEFAULT 'state'")
 
     def checkpointer(self):
         from langgraph.checkpoint.sqlite import SqliteSaver
@@ -131,18 +134,18 @@ class RunStore:
 
     # --- records --------------------------------------------------------------------------
     def save_run(self, thread_id: str, agent: str, scenario: str, seed: int, instruction: str,
-                 status: str, record: dict | None = None) -> None:
+                 status: str, record: dict | None = None, obs: str = "state") -> None:
         """Write the run's row; `running` claims the thread for this process, anything else
-        releases it."""
+        releases it. `obs` is what its world model reads, which a resume must read too."""
         if status == "running":
             self._claim(thread_id)
         with self._lock, self.conn:
             self.conn.execute(
                 "INSERT INTO wm_runs (thread_id, agent, scenario, seed, instruction, status, "
-                "record) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(thread_id) DO UPDATE SET "
-                "status=excluded.status, record=excluded.record, updated=julianday('now')",
+                "record, obs) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(thread_id) DO UPDATE "
+                "SET status=excluded.status, record=excluded.record, updated=julianday('now')",
                 (thread_id, agent, scenario, seed, instruction, status,
-                 json.dumps(record) if record is not None else None))
+                 json.dumps(record) if record is not None else None, obs))
         if status != "running":
             self.release(thread_id)
 
@@ -201,11 +204,12 @@ class RunStore:
     def run_info(self, thread_id: str) -> dict | None:
         """The thread's row; a `running` row whose process died reads `interrupted`."""
         row = self.conn.execute(
-            "SELECT thread_id, agent, scenario, seed, instruction, status, record FROM wm_runs "
-            "WHERE thread_id = ?", (thread_id,)).fetchone()
+            "SELECT thread_id, agent, scenario, seed, instruction, status, record, obs FROM "
+            "wm_runs WHERE thread_id = ?", (thread_id,)).fetchone()
         if row is None:
             return None
-        keys = ("thread_id", "agent", "scenario", "seed", "instruction", "status", "record")
+        keys = ("thread_id", "agent", "scenario", "seed", "instruction", "status", "record",
+                "obs")
         info = dict(zip(keys, row, strict=True))
         info["record"] = json.loads(info["record"]) if info["record"] else None
         info["status"] = self._status(thread_id, info["status"])

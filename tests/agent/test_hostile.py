@@ -170,3 +170,25 @@ def test_wmagent_run_killed_at_two_points_resumes_to_the_same_end(tmp_path):
         rec = again.record(thread)
         assert (rec.status, rec.steps) == (ref.status, ref.steps)
         np.testing.assert_array_equal(np.asarray(again.sim_state(thread)), ref_state)
+
+
+def test_a_run_keeps_what_its_world_model_reads_and_a_resume_reads_the_same(tmp_path,
+                                                                            monkeypatch, capsys):
+    from agent.runs.store import RunStore
+
+    # A store written before runs kept their observation gains the column, as 'state'.
+    tmp_path.mkdir(exist_ok=True)
+    old = sqlite3.connect(tmp_path / "agent.sqlite")
+    old.execute("CREATE TABLE wm_runs (thread_id TEXT PRIMARY KEY, agent TEXT, scenario TEXT, "
+                "seed INTEGER, instruction TEXT, status TEXT, record TEXT, updated REAL)")
+    old.execute("INSERT INTO wm_runs VALUES ('old', 'hybrid', 'pads', 0, 'x', 'done', NULL, 0)")
+    old.commit()
+    old.close()
+    store = RunStore(tmp_path)
+    assert store.run_info("old")["obs"] == "state"
+    store.save_run("px", "hybrid", "pads", 3, "go to the orange pad", "needs_clarification",
+                   obs="pixels")
+    assert store.run_info("px")["obs"] == "pixels"
+    monkeypatch.setenv("WMAGENT_HOME", str(tmp_path))
+    assert main(["run", "--resume", "px", "--obs", "state", "--answer", "yes"]) == 1
+    assert "ran with --obs pixels; resume it with the same" in capsys.readouterr().err
