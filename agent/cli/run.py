@@ -79,17 +79,9 @@ def run(
     reached, or the message was answered without moving anything; 3: it was not."""
     from agent.api import ENDED, check_instruction
     from agent.kinds.registry import make_agent
-    from agent.runs.store import RunStore
 
     if resume:
-        info = RunStore().run_info(resume)
-        if info is None:
-            raise ValueError(f"no run with thread id {resume!r}; `wmagent runs` lists them")
-        agent = agent or info["agent"]
-        if obs is not None and obs != info["obs"]:
-            raise ValueError(f"thread {resume} ran with --obs {info['obs']}; resume it with "
-                             f"the same (or without --obs)")
-        obs = info["obs"]
+        agent, obs = _resumed(resume, agent, obs)
     elif instruction is None:
         raise ValueError("say what the agent should do: wmagent run 'push the red block into "
                          "the blue zone', or continue a run with --resume THREAD")
@@ -111,6 +103,19 @@ def run(
         out.print(escape(f"video: {record.video}"), soft_wrap=True)
     out.print(f"thread: {record.thread_id}")
     return 0 if record.success or record.status in ENDED else 3
+
+
+def _resumed(thread: str, agent: str | None, obs: str | None) -> tuple[str, str]:
+    """(agent kind, observation) of the run `thread` continues; a different --obs is refused."""
+    from agent.runs.store import RunStore
+
+    info = RunStore().run_info(thread)
+    if info is None:
+        raise ValueError(f"no run with thread id {thread!r}; `wmagent runs` lists them")
+    if obs is not None and obs != info["obs"]:
+        raise ValueError(f"thread {thread} ran with --obs {info['obs']}; resume it with "
+                         f"the same (or without --obs)")
+    return agent or info["agent"], info["obs"]
 
 
 def demo(
