@@ -163,6 +163,22 @@ def process() -> tuple[int, int]:
     return 0, 1
 
 
+def leave_process_group() -> None:
+    """Destroy the default process group once every process has finished with it.
+
+    A gloo worker thread drops its reference to a finished collective on its own time, and if
+    that collective's tensors have Python objects it needs the GIL to do so, holding the
+    group's queue lock meanwhile. Destroying the group takes that lock from the main thread,
+    which holds the GIL: the two wait for each other forever (seen as a test that hung at the
+    end of a run whose work was done). So first wait at a barrier and then sleep a moment,
+    both with the GIL released, so the workers have let every collective go; the caller drops
+    its DistributedDataParallel wrapper before this.
+    """
+    torch.distributed.barrier()
+    time.sleep(0.2)
+    torch.distributed.destroy_process_group()
+
+
 def device_of_process() -> str:
     """The device this process trains on: its own GPU (LOCAL_RANK) if there are GPUs."""
     if not torch.cuda.is_available():

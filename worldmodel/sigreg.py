@@ -24,8 +24,8 @@ def epps_pulley(x: torch.Tensor, t_max: float = 3.0, knots: int = 17,
     """(M,) Epps-Pulley statistic of each column of `x` (N, M) against N(0, 1).
 
     With `distributed`, the samples are those of every process in the default process group:
-    the empirical characteristic function's sums are all-reduced (with their gradients), so
-    every process gets the statistic of the global batch.
+    the empirical characteristic function's sums are all-reduced (`_global_sums`), so every
+    process gets the statistic of the global batch, and DDP's averaged gradient is its gradient.
     """
     t = torch.linspace(0.0, t_max, knots, device=x.device, dtype=x.dtype)  # (T,)
     phi = torch.exp(-0.5 * t**2)  # the normal's CF, also the weight w(t)
@@ -36,14 +36,29 @@ def epps_pulley(x: torch.Tensor, t_max: float = 3.0, knots: int = 17,
     sums = torch.stack([torch.cos(xt).sum(0), torch.sin(xt).sum(0)])  # (2, M, T)
     n = x.shape[0]
     if distributed:
-        from torch.distributed import get_world_size
-        from torch.distributed.nn.functional import all_reduce
-
-        sums = all_reduce(sums)
-        n = n * get_world_size()  # every process holds an equal share of the batch
+        sums, world = _global_sums(sums)
+        n = n * world  # every process holds an equal share of the batch
     re, im = sums / n  # (M, T) each
     err = (re - phi) ** 2 + im**2
     return n * 2.0 * (err * phi) @ trap  # (M,)
+
+
+def _global_sums(local: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """The sum of `local` over every process, and the number of processes.
+
+    The collective runs in the forward pass only, so that the backward pass issues none of its
+    own beside DistributedDataParallel's gradient buckets (a second collective from inside the
+    autograd graph can interleave with those in a different order on each process). The
+    gradient reaches this process's own `local` scaled by the world size: every process holds
+    the same upstream gradient, so after DDP averages the parameter gradients each process's
+    share counts once, exactly as the gradient of the global statistic.
+    """
+    import torch.distributed as dist
+
+    world = dist.get_world_size()
+    total = local.detach().clone()
+    dist.all_reduce(total)
+    return total + world * (local - local.detach()), world
 
 
 def sigreg(z: torch.Tensor, projections: int = 256, generator: torch.Generator | None = None,

@@ -26,6 +26,7 @@ from worldmodel.fit import (  # noqa: F401  (losses, evaluate: their home before
     device_of_process,
     evaluate,
     fit,
+    leave_process_group,
     losses,
     process,
     seed_everything,
@@ -111,7 +112,7 @@ def train(mc: ModelConfig, tc: TrainConfig, out: str | os.PathLike, data: Path |
                                                   "metrics": final, "steps_done": steps,
                                                   "processes": world})
     if joined:
-        torch.distributed.destroy_process_group()
+        leave_process_group()
     return final
 
 

@@ -1,15 +1,16 @@
 """Two processes under DistributedDataParallel (gloo, this CPU) compute the loss and gradients
 of one process on the same global batch: SIGReg is taken over the global batch."""
 
+import faulthandler
+import multiprocessing
 from datetime import timedelta
 
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from worldmodel.config import ModelConfig, TrainConfig
-from worldmodel.fit import Objective
+from worldmodel.fit import Objective, leave_process_group
 from worldmodel.model import WorldModel
 
 CONFIG = ModelConfig(scenario="toy", state_dim=6, n_dynamic=6, action_dim=3, latent_dim=8,
@@ -29,8 +30,14 @@ def model():
     return Objective(WorldModel(CONFIG))
 
 
-def worker(rank: int, store: str, out: str) -> None:
+DEADLINE_S = 120  # the whole run takes a few seconds; past this a process is stuck
+
+
+def worker(rank: int, store: str, out: str, stacks: str) -> None:
     torch.set_num_threads(1)
+    # A stuck process writes where every thread of it was, then exits: the test reports it.
+    trace = open(f"{stacks}.{rank}", "w")  # noqa: SIM115 - open until the process ends
+    faulthandler.dump_traceback_later(DEADLINE_S - 30, exit=True, file=trace)
     # A file rendezvous: no port to race for with other jobs on this machine.
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2,
                             timeout=timedelta(seconds=60))  # fail, never hang, if one is lost
@@ -44,7 +51,8 @@ def worker(rank: int, store: str, out: str) -> None:
     if rank == 0:
         grads = {k: p.grad for k, p in net.module.named_parameters() if p.grad is not None}
         torch.save({"loss": loss / 2, "sigreg": parts["sigreg"].detach(), "grads": grads}, out)
-    dist.destroy_process_group()
+    del net, parts, loss
+    leave_process_group()
 
 
 def test_two_gloo_processes_match_one_process_on_the_same_global_batch(tmp_path,
@@ -52,7 +60,7 @@ def test_two_gloo_processes_match_one_process_on_the_same_global_batch(tmp_path,
     out = tmp_path / "ddp.pt"
     # Both processes on this machine: gloo over the loopback, whatever the hostname resolves to.
     monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")
-    mp.spawn(worker, args=(str(tmp_path / "store"), str(out)), nprocs=2, join=True)
+    run_two(tmp_path, out)
     ddp = torch.load(out, weights_only=True)
 
     one = model()
@@ -68,3 +76,25 @@ def test_two_gloo_processes_match_one_process_on_the_same_global_batch(tmp_path,
     half = one(*(x[: TC.batch // 2] for x in batch()), TC, torch.Generator().manual_seed(5))
     assert not np.isclose(float(half["sigreg"].detach()), float(parts["sigreg"].detach()),
                           atol=1e-3)
+
+
+def run_two(tmp_path, out) -> None:
+    """Run `worker` in two processes; fail with each one's stacks, never hang, if one sticks."""
+    ctx = multiprocessing.get_context("spawn")
+    stacks = tmp_path / "stacks"
+    procs = [ctx.Process(target=worker, args=(r, str(tmp_path / "store"), str(out), str(stacks)))
+             for r in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(DEADLINE_S)
+    stuck = [p for p in procs if p.is_alive()]
+    for p in stuck:
+        p.kill()
+    codes = [p.exitcode for p in procs]
+    if stuck or any(codes):
+        report = "\n".join(f"--- rank {r}:\n" + (stacks.with_suffix(f".{r}").read_text()
+                                                  if stacks.with_suffix(f".{r}").exists() else "")
+                           for r in range(2))
+        raise AssertionError(f"the two DDP processes did not finish (exit codes {codes}); "
+                             f"where they were:\n{report}")
