@@ -71,6 +71,7 @@ def run(args) -> None:
             done.add((r["family"], r["skill"], r["planner"], r["model"], r["episode"]))
     sim_cfg = PlannerConfig(samples=args.sim_samples, iterations=args.sim_iterations,
                             elites=min(30, args.sim_samples // 4), hold=True)
+    cem_cfg = PlannerConfig(goal_frames=args.goal_frames)
     with rows_path.open("a") as f:
         for family in args.families:
             for model_name in args.models:
@@ -90,7 +91,7 @@ def run(args) -> None:
                             seed, sg = episode(family, skill, i)
                             world = world_for(family, seed)
                             planner = make_planner(kind, model=model, world=world,
-                                                   config=sim_cfg if kind == "sim" else None)
+                                                   config=sim_cfg if kind == "sim" else cem_cfg)
                             t = time.perf_counter()
                             r = run_subgoal(world, sg, planner, BUDGET[skill])
                             row = {"family": family, "skill": skill, "planner": kind,
@@ -98,7 +99,7 @@ def run(args) -> None:
                                    "subgoal": sg.text(), "success": bool(r.success),
                                    "steps": r.steps, "decisions": len(r.decision_ms),
                                    "median_ms": r.median_ms, "wall_s": time.perf_counter() - t,
-                                   "reason": r.reason}
+                                   "reason": r.reason, "goal_frames": args.goal_frames}
                             f.write(json.dumps(row) + "\n")
                             f.flush()
                             print(f"{family:5} {skill:4} {kind:4} {key[3]:20} {i:3} "
@@ -172,6 +173,9 @@ def main() -> None:
     ap.add_argument("--sim-samples", type=int, default=64)
     ap.add_argument("--sim-iterations", type=int, default=2)
     ap.add_argument("--timing-decisions", type=int, default=20)
+    ap.add_argument("--goal-frames", choices=["composed", "rendered"], default="composed",
+                    help="a stacking pixel model's moving goals: composed from two renders, "
+                         "or each rendered (as before 2026-12-04)")
     ap.add_argument("--only", choices=["run", "timing", "table"], default=None)
     ap.add_argument("--out", default="runs/bench")
     args = ap.parse_args()

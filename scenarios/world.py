@@ -30,6 +30,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # must be set before mujoco is import
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 
+from scenarios import compose  # noqa: E402
 from scenarios.layout import (  # noqa: E402
     AGENT_RADIUS,
     BLOCK_RADIUS,
@@ -569,6 +570,28 @@ class World:
                height: int | None = None) -> np.ndarray:
         """(H, W, 3) uint8 top-down image of `state` (default: now)."""
         return _render_thread().submit(self._render, state, width, height or width).result()
+
+    def render_moved(self, state: np.ndarray, size: int, offsets: np.ndarray) -> np.ndarray:
+        """(K, size, size, 3): the frame of `state` with its agent moved by each of the (K, 2)
+        `offsets` (m) and nothing else changed, composed from two renders instead of K
+        (`scenarios.compose`)."""
+        now, bare = _render_thread().submit(self._render_with_and_without_agent,
+                                            np.asarray(state, float), size).result()
+        cam = self.model.camera("top").id
+        focal = (size / 2) / np.tan(np.radians(self.model.cam_fovy[cam]) / 2)
+        per_metre = focal / (self.model.cam_pos[cam][2] - AGENT_RADIUS)  # at the agent's height
+        # the top camera's columns run along +x and its rows down along -y
+        return compose.moved(now, bare, np.asarray(offsets, float) * [per_metre, -per_metre])
+
+    def _render_with_and_without_agent(self, state: np.ndarray, size: int):
+        now = self._render(state, size, size)
+        geoms = [self.model.geom("agent").id, self.model.geom("agent_marker").id]
+        alpha = self.model.geom_rgba[geoms, 3].copy()
+        self.model.geom_rgba[geoms, 3] = 0  # MuJoCo draws no geom whose alpha is 0
+        try:
+            return now, self._render(state, size, size)
+        finally:
+            self.model.geom_rgba[geoms, 3] = alpha
 
     def _render(self, state: np.ndarray | None, width: int, height: int) -> np.ndarray:
         key = (width, height)

@@ -55,12 +55,13 @@ class LatentPlanner(SamplingPlanner):
 
     def __init__(self, model: WorldModel, config: PlannerConfig | None = None,
                  energy: Energy | None = None, observe: Callable | None = None,
-                 earlier: Callable | None = None):
-        """`earlier(goal_state, velocity)`, for a model that stacks frames: the goal state one
-        latent step before, its agent moving at `velocity` (m/s), so that the goal can be
-        shown moving as well as at rest (`config.goal_speeds`)."""
+                 moving: Callable | None = None):
+        """`moving(goal_state, velocities)`, for a model that stacks frames: (1 + K, h, w, 3),
+        the goal state's frame, then its frames one latent step before, its agent moving at
+        each of the (K, 2) `velocities` (m/s), so that the goal can be shown moving as well as
+        at rest (`config.goal_speeds`)."""
         super().__init__(config or PlannerConfig())
-        self.earlier = earlier
+        self.moving = moving
         # (goal state rendered, its embeddings or None after a restore), the newest first
         self._goal_cache: list[tuple[np.ndarray, torch.Tensor | None]] = []
         self.model = model.eval()
@@ -128,14 +129,14 @@ class LatentPlanner(SamplingPlanner):
         return self.goal_obs_embeddings(np.stack([np.asarray(self.observe(g)) for g in goals]))
 
     def _stacked_goals(self, goal: np.ndarray) -> torch.Tensor:
-        """(K, D) for a stacking pixel model: the goal frame at rest and, given `earlier`,
+        """(K, D) for a stacking pixel model: the goal frame at rest and, given `moving`,
         the goal reached at each of `config.goal_speeds` in 8 directions (the older frame of
-        the stack shows the agent a step short of it). The embeddings of the last `GOAL_KEEP`
-        goals are kept, and each serves a goal within `GOAL_REUSE` of it: a goal that does not
-        move is rendered once, not 17 frames at every decision (150 of a push decision's
-        200 ms when it is), and a subgoal's goals (behind the block, the block in its zone)
-        do not evict each other. They go into the snapshot, so a resumed run renders the same
-        goals as the uninterrupted one."""
+        the stack shows the agent a step short of it; composed from two renders by default,
+        `PlannerConfig.goal_frames`). The embeddings of the last `GOAL_KEEP` goals are kept,
+        and each serves a goal within `GOAL_REUSE` of it: a goal that does not move is
+        rendered once, not at every decision, and a subgoal's goals (behind the block, the
+        block in its zone) do not evict each other. They go into the snapshot, so a resumed
+        run renders the same goals as the uninterrupted one."""
         for i, (rendered, z) in enumerate(self._goal_cache):
             if rendered.shape == goal.shape and np.abs(rendered - goal).max() <= GOAL_REUSE:
                 if z is not None:
@@ -143,15 +144,15 @@ class LatentPlanner(SamplingPlanner):
                 goal = rendered  # restored: render the goal the snapshot's planner rendered
                 del self._goal_cache[i]
                 break
-        now = np.asarray(self.observe(goal))
-        stacks = [np.stack([now] * self.stack)]
-        if self.earlier is not None:
+        if self.moving is not None and self.config.goal_speeds:
             angles = 2 * np.pi * np.arange(GOAL_DIRECTIONS) / GOAL_DIRECTIONS
-            for v in self.config.goal_speeds:
-                for a in angles:
-                    before = self.earlier(goal, v * np.array([np.cos(a), np.sin(a)]))
-                    older = np.asarray(self.observe(before))
-                    stacks.append(np.stack([older] * (self.stack - 1) + [now]))
+            unit = np.stack([np.cos(angles), np.sin(angles)], 1)
+            now, *before = np.asarray(self.moving(goal, np.concatenate(
+                [v * unit for v in self.config.goal_speeds])))
+        else:
+            now, before = np.asarray(self.observe(goal)), []
+        stacks = [np.stack([now] * self.stack)]
+        stacks += [np.stack([older] * (self.stack - 1) + [now]) for older in before]
         z = self.model.encode(torch.as_tensor(np.stack(stacks)))
         self._goal_cache = [(np.array(goal, float), z)] + self._goal_cache[:GOAL_KEEP - 1]
         return z
@@ -239,11 +240,21 @@ def _no_renderer(state: np.ndarray) -> np.ndarray:
                      "function; make_planner(kind, model, world=...) builds one from a scene)")
 
 
-def _earlier(pos: slice, seconds: float, goal: np.ndarray, velocity: np.ndarray) -> np.ndarray:
-    """`goal` `seconds` before, its agent (at `pos`) moving at `velocity`."""
-    before = np.array(goal, float)
-    before[pos] -= velocity * seconds
-    return before
+def _moving(world, size: int, seconds: float, how: str, goal: np.ndarray,
+            velocities: np.ndarray) -> np.ndarray:
+    """(1 + K, size, size, 3): `goal`'s frame, then its frames `seconds` earlier, its agent
+    moving at each of the (K, 2) `velocities`: composed from two renders, or each rendered
+    (`goal_frames`)."""
+    offsets = -np.asarray(velocities, float) * seconds
+    if how == "composed":
+        return world.render_moved(goal, size, np.concatenate([np.zeros((1, 2)), offsets]))
+    pos = world.spec["agent.pos"]
+    frames = [world.render(goal, size)]
+    for d in offsets:
+        before = np.array(goal, float)
+        before[pos] += d
+        frames.append(world.render(before, size))
+    return np.stack(frames)
 
 
 Kind = Literal["cem", "mppi", "sim"]
@@ -277,18 +288,18 @@ def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
     if kind in ("cem", "mppi"):
         if model is None:
             raise ValueError(f"planner {kind!r} needs a world model: pass model=load_packaged(...)")
-        observe = earlier = None
+        observe = moving = None
         if model.config.obs == "pixels":
             if world is None:
                 raise ValueError("a pixel world model needs world=... to render observations")
             size = model.config.image_size
             observe = lambda s: world.render(s, size)  # noqa: E731
             if model.config.frames > 1:
-                earlier = partial(_earlier, world.spec["agent.pos"],
-                                  model.config.chunk * world.control_dt)
+                moving = partial(_moving, world, size, model.config.chunk * world.control_dt,
+                                 (config or PlannerConfig()).goal_frames)
         cls = CEMPlanner if kind == "cem" else MPPIPlanner
         return cls(model, config or PlannerConfig(), energy=energy, observe=observe,
-                   earlier=earlier)
+                   moving=moving)
     if kind == "sim":
         if world is None:
             raise ValueError("planner 'sim' needs world=... (the scenarios.World to roll out in)")

@@ -43,6 +43,10 @@ class PlannerConfig:
     A goal is a place, not a place at rest: with the goal at rest alone, the speed needed to
     move 10 cm cost more energy than staying, and sort pushes stalled short of the point
     behind the block (sort push 92% -> 97%, BENCHMARKS.md). () encodes the goal at rest only."""
+    goal_frames: str = "composed"
+    """How a stacking pixel planner makes the older frames of its moving goals: "composed"
+    from two renders (the goal frame, and the scene without its agent; `scenarios.compose`)
+    or each "rendered" (16 more renders, ~7 ms each here, at every new goal)."""
     hold: bool = False
     """True: each chunk holds one action (search H x 2) instead of k free actions (H x k x 2).
     Free actions measured far better on contact: push 90% vs 68% (BENCHMARKS.md)"""
@@ -59,6 +63,9 @@ class PlannerConfig:
         if any(not np.isfinite(v) or v <= 0 for v in self.goal_speeds):
             raise ValueError(f"goal_speeds={self.goal_speeds!r} is invalid: use positive "
                              "speeds in m/s, or () for a goal at rest only")
+        if self.goal_frames not in ("composed", "rendered"):
+            raise ValueError(f"goal_frames={self.goal_frames!r} is invalid: use 'composed' "
+                             "or 'rendered'")
         if self.temperature <= 0 or self.init_std <= 0 or self.min_std < 0:
             raise ValueError("temperature and init_std must be positive and min_std >= 0; "
                              f"got {self.temperature}, {self.init_std}, {self.min_std}")
