@@ -186,6 +186,6 @@ def build_baseline(kind: str, s: AgentSettings, store: RunStore) -> LoopAgent:
     if kind == "llm-only":
         backend = make_backend(s.llm)
         return LLMOnlyAgent(kind, s.budgets, store, llm_name=backend.describe(),
-                            backend=backend)
+                            obs=s.obs, backend=backend)
     return WMOnlyAgent(kind, s.budgets, store, world_model_name=planner_name(s.planner, s.obs),
-                       planner=s.planner, models=ModelShelf(s.obs))
+                       obs=s.obs, planner=s.planner, models=ModelShelf(s.obs))

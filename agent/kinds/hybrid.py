@@ -28,7 +28,7 @@ def build_hybrid(kind: str, s: AgentSettings, store: RunStore) -> Agent:
                     imaginer=WorldModelImaginer(executor.models) if check else None,
                     budgets=s.budgets, careful=careful)
     return Agent(kind, res, store=store, llm_name=backend.describe(),
-                 world_model_name=executor.name)
+                 world_model_name=executor.name, obs=s.obs)
 
 
 def build_llm_skills(kind: str, s: AgentSettings, store: RunStore) -> Agent:
@@ -39,4 +39,4 @@ def build_llm_skills(kind: str, s: AgentSettings, store: RunStore) -> Agent:
     res = Resources(executor=ScriptedExecutor(), decomposer=LLMDecomposer(backend),
                     imaginer=None, budgets=s.budgets)
     return Agent(kind, res, store=store, llm_name=backend.describe(),
-                 world_model_name=res.executor.name)
+                 world_model_name=res.executor.name, obs=s.obs)

@@ -19,4 +19,4 @@ def build_oracle(kind: str, s: AgentSettings, store: RunStore) -> Agent:
         executor = WorldModelExecutor("sim" if kind == "oracle-sim" else s.planner,
                                       ModelShelf(s.obs))
     return Agent(kind, Resources(executor=executor, budgets=s.budgets), store=store,
-                 needs_ground_truth=True, world_model_name=executor.name)
+                 needs_ground_truth=True, world_model_name=executor.name, obs=s.obs)

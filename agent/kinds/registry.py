@@ -67,6 +67,4 @@ def make_agent(agent: str = "hybrid", **settings) -> Agent | LoopAgent:
     """Build the agent called `agent` (see KINDS) with `AgentSettings` fields as keywords."""
     k = kind(agent)
     s = AgentSettings(**settings)
-    built = k.build(agent, s, RunStore(s.home))
-    built.obs = s.obs
-    return built
+    return k.build(agent, s, RunStore(s.home))

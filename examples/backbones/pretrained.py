@@ -37,7 +37,11 @@ def pads_keypoints(size: int) -> nn.Module:
     model = load_packaged("pads", "pixels")
     if size != model.config.image_size:
         raise ValueError(f"pads_keypoints reads {model.config.image_size} px frames, not {size}")
-    return _Features(model.encoder)
+    encoder = model.encoder
+    # `features` reads frames with the trunk alone; the embedding's norm and head would only
+    # ride along unused in every checkpoint made on this backbone
+    del encoder.norm, encoder.head
+    return _Features(encoder)
 
 
 def torchvision_resnet18(size: int) -> nn.Module:
