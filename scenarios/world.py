@@ -58,6 +58,9 @@ AGENT_MASS = 1.0
 BLOCK_MASS = 0.5
 BLOCK_DAMPING = 3.0
 BLOCK_HALF_HEIGHT = 0.04
+BLOCK_RIM = 1.6
+"""radius of the pale ring drawn round a block that shares its colour with a zone (sort), in
+block radii"""
 # A pushing subgoal's first goal state puts the agent this far behind the block's centre.
 BEHIND = AGENT_RADIUS + BLOCK_RADIUS + 0.04
 # Scenes with open edges (`Layout.open_edges`) only:
@@ -183,7 +186,9 @@ def build_mjcf(layout: Layout) -> str:
             f'pos="{w.pos[0]} {w.pos[1]} 0.05" rgba="0.3 0.3 0.32 1"/>'
         )
     geoms += _rails(layout)
-    bodies = [_agent_body(ledge)] + [_block_body(i, b.name, b.colour, ledge, b.fragile)
+    zone_colours = {t.colour for t in layout.targets if t.kind == "zone"}
+    bodies = [_agent_body(ledge)] + [_block_body(i, b.name, b.colour, ledge, b.fragile,
+                                                 rim=b.colour in zone_colours)
                                      for i, b in enumerate(layout.blocks)]
     return f"""<mujoco model="wmagent-{layout.scenario}-{layout.seed}">
   <option timestep="{TIMESTEP}" gravity="0 0 {-GRAVITY if ledge else 0}" integrator="implicitfast"/>
@@ -254,7 +259,8 @@ def _agent_body(ledge: bool) -> str:
     )
 
 
-def _block_body(i: int, name: str, colour: str, ledge: bool, fragile: bool = False) -> str:
+def _block_body(i: int, name: str, colour: str, ledge: bool, fragile: bool = False,
+                rim: bool = False) -> str:
     # With open edges a block can fall: a third slide joint, along z, after x and y.
     drop = f'<joint name="block{i}_z" type="slide" axis="0 0 1"/>' if ledge else ""
     touch = f' contype="{SOLID_BIT}" conaffinity="{SOLID_BIT | TABLE_BIT}"' if ledge else ""
@@ -266,8 +272,17 @@ def _block_body(i: int, name: str, colour: str, ledge: bool, fragile: bool = Fal
         f'<joint name="block{i}_x" type="slide" axis="1 0 0" damping="{damping}"/>'
         f'<joint name="block{i}_y" type="slide" axis="0 1 0" damping="{damping}"/>'
         f'{drop}<geom name="{name}" type="cylinder" size="{BLOCK_RADIUS} {half}" '
-        f'mass="{mass}" rgba="{_rgba(colour)}"{touch}/></body>'
+        f'mass="{mass}" rgba="{_rgba(colour)}"{touch}/>{_rim(name, half) if rim else ""}</body>'
     )
+
+
+def _rim(name: str, half: float) -> str:
+    """Drawn only: a pale ring round a block whose colour a zone shares, so that a camera can
+    still tell the block from that zone when it sits in it (at 48 px a block is about three
+    pixels across, its zone seven, of nearly the same colour). No contact, no mass."""
+    return (f'<geom name="{name} rim" type="cylinder" size="{BLOCK_RIM * BLOCK_RADIUS} 0.001" '
+            f'pos="0 0 {0.003 - half}" rgba="0.95 0.95 0.95 1" contype="0" conaffinity="0" '
+            'density="0"/>')
 
 
 def agent_pos(state: np.ndarray) -> np.ndarray:
