@@ -52,6 +52,10 @@ class ModelConfig:
     frames: int = 1
     """frames stacked per pixel observation, the newest last, `chunk` control steps apart
     (one latent step): 2 lets the encoder see speed, which one frame cannot show"""
+    motion: bool = False
+    """with encoder='keypoints' and frames > 1: each frame is read beside its difference from
+    the frame before it in the stack (zero for the oldest), so that what moved stands out of
+    a frame full of static things"""
     latent_dim: int = 32
     """D, the embedding size"""
     hidden: int = 256
@@ -93,6 +97,10 @@ class ModelConfig:
                "stack 1 to 4 frames")
         _check(self.frames == 1 or self.obs == "pixels", "frames", self.frames,
                "stacking is for frames: a state vector carries its speeds; use 1")
+        _check(not self.motion or (self.encoder == "keypoints" and self.frames > 1
+                                   and self.obs == "pixels"), "motion", self.motion,
+               "the frame difference is read by the keypoint encoder of a stack of frames: "
+               "use it with --obs pixels --encoder keypoints --frames 2 or more")
         for name in ("action_low", "action_high"):
             v = getattr(self, name)
             _check(len(v) in (0, self.action_dim), name, v,

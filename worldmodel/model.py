@@ -50,10 +50,11 @@ class KeypointEncoder(nn.Module):
     agent, a few pixels across; keypoints keep its position to a fraction of a pixel."""
 
     def __init__(self, size: int, latent_dim: int, hidden: int, frames: int = 1,
-                 channels: int = 16):
+                 channels: int = 16, motion: bool = False):
         super().__init__()
+        self.motion = motion  # each frame also shows its difference from the one before
         self.trunk = nn.Sequential(
-            nn.Conv2d(5, channels, 4, 2, 1), nn.GELU(),
+            nn.Conv2d(8 if motion else 5, channels, 4, 2, 1), nn.GELU(),
             nn.Conv2d(channels, channels, 3, 1, 1), nn.GELU(),
             nn.Conv2d(channels, channels, 3, 1, 1),
         )
@@ -73,7 +74,8 @@ class KeypointEncoder(nn.Module):
         self.head = mlp(frames * 3 * channels, hidden, latent_dim)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Frames (N, 3, H, W) -> (N, 3C): where each map peaks, and its mean."""
+        """Frames (N, 3, H, W) (with `motion`, (N, 6, H, W): each frame and its difference
+        from the one before) -> (N, 3C): where each map peaks, and its mean."""
         x = torch.cat([x, self.coords.expand(x.shape[0], -1, -1, -1)], 1)
         f = self.trunk(x).flatten(2)  # (N, C, h*w / 4)
         points = torch.softmax(f, -1) @ self.grid  # (N, C, 2): where each map peaks
@@ -82,7 +84,11 @@ class KeypointEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (B, F*3, H, W): F frames stacked on channels -> (B, D)
         b, _, h, w = x.shape
-        feats = self.features(x.view(b * self.frames, 3, h, w))  # (B*F, 3C)
+        x = x.view(b, self.frames, 3, h, w)
+        if self.motion:
+            before = torch.cat([x[:, :1], x[:, :-1]], 1)  # the oldest frame: no difference
+            x = torch.cat([x, x - before], 2)
+        feats = self.features(x.flatten(0, 1))  # (B*F, 3C)
         return self.head(self.norm(feats.view(b, -1)))
 
 
@@ -185,7 +191,8 @@ class WorldModel(nn.Module):
         if c.obs == "state":
             self.encoder = mlp(c.state_dim, c.hidden, c.latent_dim)
         elif c.encoder == "keypoints":
-            self.encoder = KeypointEncoder(c.image_size, c.latent_dim, c.hidden, c.frames)
+            self.encoder = KeypointEncoder(c.image_size, c.latent_dim, c.hidden, c.frames,
+                                           motion=c.motion)
         elif ":" in c.encoder:
             self.encoder = BackboneEncoder(c.encoder, c.image_size, c.latent_dim, c.hidden,
                                            c.frames, c.freeze_backbone)

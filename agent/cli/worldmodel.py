@@ -43,6 +43,7 @@ def train(
                                                 "backbone's weights too.")] = False,
     frames: Annotated[int, typer.Option(min=1, max=4, help="Pixels: frames stacked per "
                                         "observation, one latent step apart.")] = 2,
+    motion: Annotated[bool, typer.Option(help="Pixels: read frame differences too.")] = False,
     rest_fraction: Annotated[float, typer.Option(help="Share of windows at rest.")] = 0.0,
     idm_weight: Annotated[float, typer.Option(help="Weight of the inverse-dynamics term "
                                               "(pixels: 1.0).")] = 0.0,
@@ -65,7 +66,7 @@ def train(
         if env is None or data is None:
             raise ValueError("name a scenario, or a Gymnasium env with --env ENV_ID and its "
                              "episodes with --data (`wmagent collect --env ENV_ID`)")
-        px = _pixel_fields(obs, encoder, frames, tune_backbone)
+        px = _pixel_fields(obs, encoder, frames, tune_backbone, motion)
         if px:
             px["obs"] = "pixels"
         if obs == "pixels" and image_size != 48:
@@ -73,18 +74,23 @@ def train(
         tc = TrainConfig(steps=steps, batch=batch, seed=seed, idm_weight=idm_weight,
                          rest_fraction=rest_fraction)
         return train_env(env, data, out, name, tc, procs, obs_key, chunk, px)
-    px = _pixel_fields(obs, encoder, frames, tune_backbone)
+    px = _pixel_fields(obs, encoder, frames, tune_backbone, motion)
     mc = model_config_for(scenario, obs, objective, image_size=image_size, **px)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
                      rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed)
     _fit_with_progress(mc, tc, out, data, name, resume, procs)
 
 
-def _pixel_fields(obs: str, encoder: str, frames: int, tune_backbone: bool) -> dict:
+def _pixel_fields(obs: str, encoder: str, frames: int, tune_backbone: bool,
+                  motion: bool = False) -> dict:
     """The model config's pixel fields that `wmagent train` sets (none for a state model)."""
     if obs != "pixels":
+        if motion:
+            raise ValueError("--motion is for pixel models: add --obs pixels")
         return {}
     px = {"encoder": encoder, "frames": frames}
+    if motion:
+        px["motion"] = True
     if ":" in encoder:
         px["freeze_backbone"] = not tune_backbone
     return px

@@ -125,3 +125,23 @@ def test_frames_are_stacked_only_for_pixels_and_only_by_keypoints():
     with pytest.raises(ValueError, match="'cnn' encoder reads one frame"):
         WorldModel(ModelConfig(scenario="pads", obs="pixels", encoder="cnn", frames=2,
                                image_size=32))
+
+
+def test_motion_shows_the_keypoint_encoder_what_moved_between_the_frames():
+    with pytest.raises(ValueError, match="motion=True is invalid"):
+        ModelConfig(scenario="pads", obs="pixels", encoder="keypoints", frames=1, motion=True)
+    torch.manual_seed(0)
+    enc = WorldModel(ModelConfig(scenario="pads", obs="pixels", encoder="keypoints", frames=2,
+                                 image_size=32, motion=True)).encoder
+    assert enc.trunk[0].in_channels == 8  # RGB, RGB minus the frame before, coordinates
+    still = torch.zeros(1, 2, 3, 32, 32)
+    moved = still.clone()
+    moved[:, 1, :, 10:13, 10:13] = 0.4  # something appears in the newest frame only
+    # The difference reaches the trunk: zeroing its weights on the difference channels
+    # leaves only what the frames themselves show.
+    x = torch.cat([moved[:, 1], moved[:, 1] - moved[:, 0]], 1)
+    with torch.no_grad():
+        with_diff = enc.features(x)
+        enc.trunk[0].weight[:, 3:6] = 0
+        without = enc.features(x)
+    assert not torch.allclose(with_diff, without)
