@@ -56,6 +56,10 @@ class ModelConfig:
     """with encoder='keypoints' and frames > 1: each frame is read beside its difference from
     the frame before it in the stack (zero for the oldest), so that what moved stands out of
     a frame full of static things"""
+    sharpness: float = 1.0
+    """with encoder='keypoints': the feature maps are multiplied by this before the spatial
+    softmax; above 1 each map's softmax gathers on fewer places, so that a few-pixel agent can
+    move a keypoint instead of nudging a nearly uniform average"""
     latent_dim: int = 32
     """D, the embedding size"""
     hidden: int = 256
@@ -97,6 +101,7 @@ class ModelConfig:
                "stack 1 to 4 frames")
         _check(self.frames == 1 or self.obs == "pixels", "frames", self.frames,
                "stacking is for frames: a state vector carries its speeds; use 1")
+        _check(self.sharpness > 0, "sharpness", self.sharpness, "use a positive number")
         _check(not self.motion or (self.encoder == "keypoints" and self.frames > 1
                                    and self.obs == "pixels"), "motion", self.motion,
                "the frame difference is read by the keypoint encoder of a stack of frames: "

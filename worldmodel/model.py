@@ -50,9 +50,10 @@ class KeypointEncoder(nn.Module):
     agent, a few pixels across; keypoints keep its position to a fraction of a pixel."""
 
     def __init__(self, size: int, latent_dim: int, hidden: int, frames: int = 1,
-                 channels: int = 16, motion: bool = False):
+                 channels: int = 16, motion: bool = False, sharpness: float = 1.0):
         super().__init__()
         self.motion = motion  # each frame also shows its difference from the one before
+        self.sharpness = sharpness  # on the maps before the spatial softmax
         self.trunk = nn.Sequential(
             nn.Conv2d(8 if motion else 5, channels, 4, 2, 1), nn.GELU(),
             nn.Conv2d(channels, channels, 3, 1, 1), nn.GELU(),
@@ -78,7 +79,7 @@ class KeypointEncoder(nn.Module):
         from the one before) -> (N, 3C): where each map peaks, and its mean."""
         x = torch.cat([x, self.coords.expand(x.shape[0], -1, -1, -1)], 1)
         f = self.trunk(x).flatten(2)  # (N, C, h*w / 4)
-        points = torch.softmax(f, -1) @ self.grid  # (N, C, 2): where each map peaks
+        points = torch.softmax(self.sharpness * f, -1) @ self.grid  # (N, C, 2): the peaks
         return torch.cat([points.flatten(1), f.mean(-1)], -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -192,7 +193,7 @@ class WorldModel(nn.Module):
             self.encoder = mlp(c.state_dim, c.hidden, c.latent_dim)
         elif c.encoder == "keypoints":
             self.encoder = KeypointEncoder(c.image_size, c.latent_dim, c.hidden, c.frames,
-                                           motion=c.motion)
+                                           motion=c.motion, sharpness=c.sharpness)
         elif ":" in c.encoder:
             self.encoder = BackboneEncoder(c.encoder, c.image_size, c.latent_dim, c.hidden,
                                            c.frames, c.freeze_backbone)

@@ -44,6 +44,7 @@ def train(
     frames: Annotated[int, typer.Option(min=1, max=4, help="Pixels: frames stacked per "
                                         "observation, one latent step apart.")] = 2,
     motion: Annotated[bool, typer.Option(help="Pixels: read frame differences too.")] = False,
+    sharpness: Annotated[float, typer.Option(help="Keypoints: softmax sharpness.")] = 1.0,
     rest_fraction: Annotated[float, typer.Option(help="Share of windows at rest.")] = 0.0,
     idm_weight: Annotated[float, typer.Option(help="Weight of the inverse-dynamics term "
                                               "(pixels: 1.0).")] = 0.0,
@@ -62,11 +63,11 @@ def train(
 
     if out is None:
         raise ValueError("give --out DIR for the checkpoint and metrics")
+    px = _pixel_fields(obs, encoder, frames, tune_backbone, motion, sharpness)
     if env is not None or scenario is None:
         if env is None or data is None:
             raise ValueError("name a scenario, or a Gymnasium env with --env ENV_ID and its "
                              "episodes with --data (`wmagent collect --env ENV_ID`)")
-        px = _pixel_fields(obs, encoder, frames, tune_backbone, motion)
         if px:
             px["obs"] = "pixels"
         if obs == "pixels" and image_size != 48:
@@ -74,7 +75,6 @@ def train(
         tc = TrainConfig(steps=steps, batch=batch, seed=seed, idm_weight=idm_weight,
                          rest_fraction=rest_fraction)
         return train_env(env, data, out, name, tc, procs, obs_key, chunk, px)
-    px = _pixel_fields(obs, encoder, frames, tune_backbone, motion)
     mc = model_config_for(scenario, obs, objective, image_size=image_size, **px)
     tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
                      rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed)
@@ -82,15 +82,17 @@ def train(
 
 
 def _pixel_fields(obs: str, encoder: str, frames: int, tune_backbone: bool,
-                  motion: bool = False) -> dict:
+                  motion: bool = False, sharpness: float = 1.0) -> dict:
     """The model config's pixel fields that `wmagent train` sets (none for a state model)."""
     if obs != "pixels":
-        if motion:
-            raise ValueError("--motion is for pixel models: add --obs pixels")
+        if motion or sharpness != 1.0:
+            raise ValueError("--motion and --sharpness are for pixel models: add --obs pixels")
         return {}
     px = {"encoder": encoder, "frames": frames}
     if motion:
         px["motion"] = True
+    if sharpness != 1.0:
+        px["sharpness"] = sharpness
     if ":" in encoder:
         px["freeze_backbone"] = not tune_backbone
     return px

@@ -145,3 +145,21 @@ def test_motion_shows_the_keypoint_encoder_what_moved_between_the_frames():
         enc.trunk[0].weight[:, 3:6] = 0
         without = enc.features(x)
     assert not torch.allclose(with_diff, without)
+
+
+def test_a_sharper_spatial_softmax_gathers_each_keypoint_on_fewer_places():
+    with pytest.raises(ValueError, match="sharpness=0 is invalid"):
+        ModelConfig(scenario="pads", obs="pixels", encoder="keypoints", sharpness=0)
+    frames = torch.rand(4, 3, 32, 32) - 0.5
+    spread = []
+    for s in (1.0, 20.0):
+        torch.manual_seed(0)
+        enc = WorldModel(ModelConfig(scenario="pads", obs="pixels", encoder="keypoints",
+                                     image_size=32, sharpness=s)).encoder
+        with torch.no_grad():
+            x = torch.cat([frames, enc.coords.expand(4, -1, -1, -1)], 1)
+            p = torch.softmax(s * enc.trunk(x).flatten(2), -1)
+        spread.append(float(-(p * p.log()).sum(-1).mean()))  # entropy of each map's softmax
+    # at initialisation the maps are faint (entropy near log(256) = 5.55 either way); the
+    # sharpness also scales their gradient, which is what let a sort model find its agent
+    assert spread[1] < spread[0] - 0.03
