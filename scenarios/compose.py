@@ -42,10 +42,10 @@ def moved(with_agent: np.ndarray, without_agent: np.ndarray,
     differs from `without_agent`) moved by each of the (K, 2) offsets (columns right, rows
     down), over the scene without the agent. Only a window round the agent is recomputed."""
     offsets_px = np.asarray(offsets_px, float).reshape(-1, 2)
-    frames = np.repeat(without_agent[None], len(offsets_px), 0)
     differs = (with_agent != without_agent).any(-1)
     if not differs.any():  # no agent in view: nothing to move
         return np.repeat(with_agent[None], len(offsets_px), 0)
+    frames = np.repeat(without_agent[None], len(offsets_px), 0)
     rows, cols = np.nonzero(differs)
     m = int(np.ceil(np.abs(offsets_px).max())) + 1
     r0, r1 = max(rows.min() - m, 0), min(rows.max() + m + 1, differs.shape[0])

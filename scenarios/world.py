@@ -586,12 +586,21 @@ class World:
         """(H, W, 3) uint8 top-down image of `state` (default: now)."""
         return _render_thread().submit(self._render, state, width, height or width).result()
 
-    def render_moved(self, state: np.ndarray, size: int, offsets: np.ndarray) -> np.ndarray:
+    def render_moved(self, state: np.ndarray, size: int, offsets: np.ndarray,
+                     composed: bool = True) -> np.ndarray:
         """(K, size, size, 3): the frame of `state` with its agent moved by each of the (K, 2)
         `offsets` (m) and nothing else changed, composed from two renders instead of K
-        (`scenarios.compose`)."""
-        now, bare = _render_thread().submit(self._render_with_and_without_agent,
-                                            np.asarray(state, float), size).result()
+        (`scenarios.compose`), or with `composed=False` each rendered."""
+        state = np.asarray(state, float)
+        if not composed:
+            frames = []
+            for d in np.asarray(offsets, float):
+                moved = state.copy()
+                moved[self.spec["agent.pos"]] += d
+                frames.append(self.render(moved, size))
+            return np.stack(frames)
+        now, bare = _render_thread().submit(self._render_with_and_without_agent, state,
+                                            size).result()
         cam = self.model.camera("top").id
         focal = (size / 2) / np.tan(np.radians(self.model.cam_fovy[cam]) / 2)
         per_metre = focal / (self.model.cam_pos[cam][2] - AGENT_RADIUS)  # at the agent's height

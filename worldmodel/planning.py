@@ -120,13 +120,17 @@ class LatentPlanner(SamplingPlanner):
             goals.append(goals[0].copy())
             goals[-1][still] = 0
         if self.model.config.obs == "state" and vel:
-            angles = 2 * np.pi * np.arange(GOAL_DIRECTIONS) / GOAL_DIRECTIONS
-            for v in self.config.goal_speeds:
-                for a in angles:
-                    moving = goals[0].copy()
-                    moving[vel] = v * np.array([np.cos(a), np.sin(a)])
-                    goals.append(moving)
+            for v in self._goal_velocities():
+                moving = goals[0].copy()
+                moving[vel] = v
+                goals.append(moving)
         return self.goal_obs_embeddings(np.stack([np.asarray(self.observe(g)) for g in goals]))
+
+    def _goal_velocities(self) -> np.ndarray:
+        """(K, 2): each of `config.goal_speeds` in each of 8 directions, speed by speed."""
+        angles = 2 * np.pi * np.arange(GOAL_DIRECTIONS) / GOAL_DIRECTIONS
+        unit = np.stack([np.cos(angles), np.sin(angles)], 1)
+        return np.concatenate([np.zeros((0, 2))] + [v * unit for v in self.config.goal_speeds])
 
     def _stacked_goals(self, goal: np.ndarray) -> torch.Tensor:
         """(K, D) for a stacking pixel model: the goal frame at rest and, given `moving`,
@@ -145,10 +149,7 @@ class LatentPlanner(SamplingPlanner):
                 del self._goal_cache[i]
                 break
         if self.moving is not None and self.config.goal_speeds:
-            angles = 2 * np.pi * np.arange(GOAL_DIRECTIONS) / GOAL_DIRECTIONS
-            unit = np.stack([np.cos(angles), np.sin(angles)], 1)
-            now, *before = np.asarray(self.moving(goal, np.concatenate(
-                [v * unit for v in self.config.goal_speeds])))
+            now, *before = np.asarray(self.moving(goal, self._goal_velocities()))
         else:
             now, before = np.asarray(self.observe(goal)), []
         stacks = [np.stack([now] * self.stack)]
@@ -245,16 +246,8 @@ def _moving(world, size: int, seconds: float, how: str, goal: np.ndarray,
     """(1 + K, size, size, 3): `goal`'s frame, then its frames `seconds` earlier, its agent
     moving at each of the (K, 2) `velocities`: composed from two renders, or each rendered
     (`goal_frames`)."""
-    offsets = -np.asarray(velocities, float) * seconds
-    if how == "composed":
-        return world.render_moved(goal, size, np.concatenate([np.zeros((1, 2)), offsets]))
-    pos = world.spec["agent.pos"]
-    frames = [world.render(goal, size)]
-    for d in offsets:
-        before = np.array(goal, float)
-        before[pos] += d
-        frames.append(world.render(before, size))
-    return np.stack(frames)
+    offsets = np.concatenate([np.zeros((1, 2)), -np.asarray(velocities, float) * seconds])
+    return world.render_moved(goal, size, offsets, composed=how == "composed")
 
 
 Kind = Literal["cem", "mppi", "sim"]
