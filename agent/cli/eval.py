@@ -36,7 +36,7 @@ def eval_(
                                            "model, budgets); the old rows are kept, not "
                                            "reported.")] = False,
     obs: Annotated[str, typer.Option(help="What the world models read: state, or pixels "
-                                          "(shipped for pads and rooms: e.g. --suite pads-6).")]
+                                          "(shipped for pads, rooms, push and sort).")]
     = "state",
 ) -> None:
     """Measure agents on the same episodes; an interrupted sweep resumes where it stopped."""
