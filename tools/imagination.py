@@ -160,10 +160,36 @@ def foresee(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int = 
         return Foresight(imagined, keep_clear, effects, effects, imagined)
     alt, alt_effects = imagine_plan(imagine, world, plan, first, avoid + keep_clear + extra)
 
-    def cost(way: list[tuple[int, Imagination]], harm: list[SideEffect]) -> tuple[float, int]:
-        falls = sum(e.kind in ("fell", "broke") for e in harm)
-        return falls + sum(e.depth for e in harm), sum(not im.ok for _, im in way)
+    def cost(way: list[tuple[int, Imagination]], effects: list[SideEffect]
+             ) -> tuple[float, int]:
+        return harm(effects), sum(not im.ok for _, im in way)
 
     if cost(alt, alt_effects) < cost(imagined, effects):
         return Foresight(alt, keep_clear + extra, effects, alt_effects, imagined)
     return Foresight(imagined, keep_clear, effects, effects, imagined)
+
+
+def harm(effects: list[SideEffect]) -> float:
+    """How bad predicted side effects are: a fall or a break counts 1, a knock the depth (m)
+    the imagined path runs into the block."""
+    return sum(e.kind in ("fell", "broke") for e in effects) + sum(e.depth for e in effects)
+
+
+def choose(imagine: ImagineFn, world: World, plans: list[list[Subgoal]], first: int = 0,
+           avoid: tuple[str, ...] = (), keep_clear: tuple[str, ...] = ()
+           ) -> tuple[int, Foresight, list[Foresight]]:
+    """The world model as the critic of candidate plans (`agent.understand.candidates`):
+    foresee each, and choose the one with the fewest sure harms (`Foresight.unsafe`), then the
+    least predicted harm, then no predicted failure, then the fewest imagined control steps.
+    Ties keep the earlier plan: the LLM's own comes first. Returns (the index chosen, its
+    foresight, every candidate's foresight)."""
+    if not plans:
+        raise ValueError("choose needs at least one plan")
+    seen = [foresee(imagine, world, plan, first, avoid, keep_clear) for plan in plans]
+
+    def score(f: Foresight) -> tuple:
+        return (len(f.unsafe), round(harm(f.chosen), 3), any(not im.ok for _, im in f.imagined),
+                sum(im.steps for _, im in f.imagined))
+
+    best = min(range(len(plans)), key=lambda i: (score(seen[i]), i))
+    return best, seen[best], seen

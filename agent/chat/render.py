@@ -236,6 +236,9 @@ class EventRenderer:
     def _on_foresaw(self, event: ev.Foresaw) -> None:
         self.console.print(f"  foresight: {escape(event.text())}")
 
+    def _on_chose(self, event: ev.Chose) -> None:
+        self.console.print(f"  critic: {escape(event.text())}")
+
     def _on_subgoal_started(self, event: ev.SubgoalStarted) -> None:
         s = Subgoal.model_validate(event.subgoal)
         attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""

@@ -38,6 +38,10 @@ def eval_(
     obs: Annotated[str, typer.Option(help="What the world models read: state, or pixels "
                                           "(shipped for pads, rooms, push and sort).")]
     = "state",
+    candidates: Annotated[int, typer.Option(min=1, max=16, help="hybrid, where side effects "
+                                            "count: plans meaning the same that the world "
+                                            "model compares before acting (1: the LLM's "
+                                            "alone).")] = 4,
 ) -> None:
     """Measure agents on the same episodes; an interrupted sweep resumes where it stopped."""
     from agent.evaluation import evaluate
@@ -50,10 +54,12 @@ def eval_(
                          + ["--workers", str(workers)] + (["--ray"] if ray_at else [])
                          + (["--ray-address", ray_address] if ray_address else [])
                          + (["--llm", llm] if llm else [])
-                         + (["--obs", obs] if obs != "state" else []) + ["--out", str(out)])
+                         + (["--obs", obs] if obs != "state" else [])
+                         + (["--candidates", str(candidates)] if candidates != 4 else [])
+                         + ["--out", str(out)])
     summary = evaluate(suite, names, out, episodes=episodes, workers=workers, ray=ray_at, llm=llm,
                        retry_errors=retry_errors, new=new, command=command, console=console,
-                       obs=obs)
+                       obs=obs, candidates=candidates)
     table = Table("agent", "episodes", "success [95% CI]", "planning", title=summary["suite"])
     for a, s in summary["agents"].items():
         plan = s["decomposition_accuracy"]

@@ -56,6 +56,8 @@ def configuration(agent: str, suite: str, settings: AgentSettings) -> Configurat
           "acting": world_model_identity(k.planner, settings)}
     if k.uses_llm:
         fp["llm"] = identity(settings.llm)
+    if agent == "hybrid":  # the only kind that compares candidate plans
+        fp["candidates"] = settings.candidates
     return Configuration(agent, fp)
 
 

@@ -49,10 +49,12 @@ def needs_ground_truth(name: str) -> bool:
     return kind(name).needs_ground_truth
 
 
-def default_factory(name: str, llm: str | None, home: Path, obs: str = "state"):
+def default_factory(name: str, llm: str | None, home: Path, obs: str = "state",
+                    candidates: int = AgentSettings.candidates):
     """`agent.kinds.registry.make_agent`, the agents the CLI knows; `obs`: what their world
-    models read (the state, or camera frames: 'pixels')."""
-    return make_agent(name, llm=llm, home=home, obs=obs)
+    models read (the state, or camera frames: 'pixels'); `candidates`: hybrid's plans to
+    compare where side effects count."""
+    return make_agent(name, llm=llm, home=home, obs=obs, candidates=candidates)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ class SweepConfig:
     obs: str = "state"
     """what the agents' world models read: 'state' or 'pixels' (camera frames; the families
     with a shipped pixel model only). Part of each agent's configuration"""
+    candidates: int = AgentSettings.candidates
+    """hybrid: plans meaning the same that the critic compares where side effects count
+    (`AgentSettings.candidates`). Part of hybrid's configuration"""
 
     def __post_init__(self):
         if not self.agents:
@@ -175,10 +180,12 @@ def run_sweep(suite: Suite, cfg: SweepConfig, factory: Callable = default_factor
     `factory(kind, llm, home)` builds an agent (module-level, so workers can import it).
     `on_start(n)` hears how many jobs will run; `on_row(row)` each row once it is stored.
     """
-    configs = {a: configuration(a, suite.name, AgentSettings(llm=cfg.llm, obs=cfg.obs))
-               for a in cfg.agents}
+    settings = AgentSettings(llm=cfg.llm, obs=cfg.obs, candidates=cfg.candidates)
+    configs = {a: configuration(a, suite.name, settings) for a in cfg.agents}
     if cfg.obs != "state":  # a module-level function with a keyword: workers can import it
         factory = partial(factory, obs=cfg.obs)
+    if cfg.candidates != AgentSettings.candidates:
+        factory = partial(factory, candidates=cfg.candidates)
     cfg.out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(cfg.db)
     try:

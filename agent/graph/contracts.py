@@ -56,6 +56,9 @@ class Decomposer(Protocol):
                failed: Subgoal, reason: str) -> Decomposition:
         ...
 
+    # Optional, for `Resources.candidates` > 1:
+    # candidates(scene, instruction, plan: Plan, k) -> (list[Plan], Usage), plan first.
+
 
 class Imaginer(Protocol):
     """Predicts, without simulation, whether a subgoal will be reached from a state."""
@@ -83,3 +86,7 @@ class Resources:
     careful: bool = False
     """where side effects count, always keep clear of every block the plan does not push,
     without imagining anything: the fixed rule that foresight is measured against"""
+    candidates: int = 1
+    """where side effects count, how many plans meaning the same (the LLM's and others,
+    `agent.understand.candidates`) the imaginer compares before acting; 1: the LLM's alone.
+    Needs a decomposer with `candidates` (LLMDecomposer has it)"""

@@ -83,6 +83,24 @@ class Foresaw:
 
 
 @dataclass(frozen=True)
+class Chose:
+    """The world model, as critic, imagined `considered` candidate plans that all mean what
+    the person asked (`agent.understand.candidates`) and chose `chosen`; `why` in words."""
+
+    kind: ClassVar[str] = "chose"
+    considered: int
+    chosen: int
+    plan: list[dict]
+    why: str
+
+    def text(self) -> str:
+        if self.chosen == 0:
+            return f"of {self.considered} orders of the plan, the one asked is best: {self.why}"
+        return (f"of {self.considered} orders of the plan, number {self.chosen + 1} is "
+                f"better: {self.why}")
+
+
+@dataclass(frozen=True)
 class SubgoalStarted:
     kind: ClassVar[str] = "subgoal_started"
     index: int
@@ -138,5 +156,5 @@ class Report:
     """what the run did beyond its subgoals, in words (`scenarios.side_effects`)"""
 
 
-Event = (Perceived | Question | Replied | PlanMade | Imagined | Foresaw | SubgoalStarted
+Event = (Perceived | Question | Replied | PlanMade | Imagined | Foresaw | Chose | SubgoalStarted
          | MpcStep | SubgoalDone | Revision | Report)

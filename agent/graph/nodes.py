@@ -27,12 +27,12 @@ from scenarios.relations import disturbed
 from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
 from scenarios.side_effects import SideEffect, consequential, named_blocks
-from scenarios.subgoals import Subgoal
+from scenarios.subgoals import Plan, Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
 from tools import answers
 from tools.acting import StepInfo
-from tools.imagination import foresee, imagine_plan
+from tools.imagination import choose, imagine_plan
 from tools.scene import describe, knocked_out, where
 
 Node = Callable[..., dict]
@@ -206,23 +206,54 @@ def confirm(state: AgentState, config: RunnableConfig) -> dict:
     return {"confirm": None, "status": "declined", "reason": why, "reply": reply}
 
 
-def _foresee(state: AgentState, res: Resources, world: World,
-             plan: list[Subgoal]) -> tuple[list, list[str], list[SideEffect], list[dict]]:
+def _candidates(state: AgentState, res: Resources, scenes: Scenes,
+                plan: list[Subgoal]) -> tuple[list[list[Subgoal]], Usage | None]:
+    """The plans the critic compares: before the first step of an LLM plan, the plans that
+    mean the same (`Resources.candidates` of them, the LLM's first); else the plan alone."""
+    fresh = (state["current"] == 0 and state["steps"] == 0 and not state["revisions"]
+             and not state["given_plan"])
+    pick = getattr(res.decomposer, "candidates", None)
+    if res.candidates <= 1 or not fresh or pick is None:
+        return [plan], None
+    asked = [c for c in state["clarifications"] if "confirm" not in c]
+    instruction = asked[-1]["answer"] if asked else state["instruction"]
+    plans, usage = pick(scenes.describe(state), instruction,
+                        Plan(subgoals=plan, avoid=state["avoid"]), res.candidates)
+    return [p.subgoals for p in plans], usage
+
+
+def _foresee(state: AgentState, res: Resources, scenes: Scenes, world: World,
+             plan: list[Subgoal]) -> tuple[list, list[str], list[SideEffect], dict]:
     """The plan imagined from the current subgoal; in a family with consequences, the way
-    chosen by the world model as critic (`tools.imagination.foresee`). Returns (the chosen
-    imagination, the blocks to keep clear of, the harm even that way is sure to do, the
-    critic's verdict for the record when it rejected the plan as it stood)."""
+    chosen by the world model as critic: among the candidate plans (`_candidates`), and for
+    each, going round what it would knock (`tools.imagination.choose`). Returns (the chosen
+    imagination, the blocks to keep clear of, the harm even that way is sure to do, an update
+    of the state: the critic's verdicts for the record, the plan if another order was chosen,
+    the LLM's usage)."""
     avoid, clear = tuple(state["avoid"]), tuple(state["keep_clear"])
     if not consequential(world.layout):
         return imagine_plan(res.imaginer.imagine, world, plan, state["current"],
-                            avoid + clear)[0], list(clear), [], []
-    f = foresee(res.imaginer.imagine, world, plan, state["current"], avoid, clear)
-    verdict = []
+                            avoid + clear)[0], list(clear), [], {}
+    plans, usage = _candidates(state, res, scenes, plan)
+    i, f, seen = choose(res.imaginer.imagine, world, plans, state["current"], avoid, clear)
+    update: dict = {"foresight": []}
+    if len(plans) > 1:
+        why = (f"predicted {'safe' if not seen[i].chosen else 'the least harm'}"
+               + (f"; the order asked: {seen[0].predicted[0].text()}"
+                  if i and seen[0].predicted else ""))
+        chose = ev.Chose(len(plans), i, [s.model_dump() for s in plans[i]], why)
+        emit(chose)
+        update["foresight"].append({"at_step": state["steps"], "text": chose.text(),
+                                    **asdict(chose)})
+        update.update(usage_update(state, usage))
+        if i:
+            update["plan"] = [s.model_dump() for s in plans[i]]
     if f.predicted:
         event = ev.Foresaw([e.text() for e in f.predicted], list(f.keep_clear), not f.chosen)
         emit(event)
-        verdict = [{"at_step": state["steps"], "text": event.text(), **asdict(event)}]
-    return f.imagined, list(f.keep_clear), f.unsafe, verdict
+        update["foresight"].append({"at_step": state["steps"], "text": event.text(),
+                                    **asdict(event)})
+    return f.imagined, list(f.keep_clear), f.unsafe, update
 
 
 def _confirmation(state: AgentState, unsafe: list[SideEffect]) -> str | None:
@@ -242,8 +273,9 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
     failure sends the plan back to the LLM once per subgoal, within the veto budget."""
     assert res.imaginer is not None
     world = scenes.at(state)
-    plan = subgoals(state["plan"])
-    imagined, clear, unsafe, verdict = _foresee(state, res, world, plan)
+    imagined, clear, unsafe, update = _foresee(state, res, scenes, world,
+                                               subgoals(state["plan"]))
+    plan = subgoals(update.get("plan", state["plan"]))
     results: list[dict] = []
     for i, im in imagined:
         r = {**asdict(im), "subgoal": plan[i].model_dump(), "index": i,
@@ -251,8 +283,8 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
         results.append(r)
         emit(ev.Imagined(i, r["subgoal"], state["revisions"], im.ok, im.reason,
                          im.predicted_state, im.steps))
-    out: dict = {"imagination": results, "feedback": None, "keep_clear": clear,
-                 "foresight": verdict}
+    out: dict = {"foresight": [], **update, "imagination": results, "feedback": None,
+                 "keep_clear": clear}
     question = _confirmation(state, unsafe)
     if question is not None:  # nothing moves before the person says go ahead
         emit(ev.Question(question))

@@ -26,7 +26,8 @@ def build_hybrid(kind: str, s: AgentSettings, store: RunStore) -> Agent:
     executor = WorldModelExecutor(s.planner, ModelShelf(s.obs), foresight=check or careful)
     res = Resources(executor=executor, decomposer=LLMDecomposer(backend),
                     imaginer=WorldModelImaginer(executor.models) if check else None,
-                    budgets=s.budgets, careful=careful)
+                    budgets=s.budgets, careful=careful,
+                    candidates=s.candidates if check else 1)
     return Agent(kind, res, store=store, llm_name=backend.describe(),
                  world_model_name=executor.name, obs=s.obs)
 

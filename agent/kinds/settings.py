@@ -21,6 +21,9 @@ class AgentSettings:
     """what the world model encodes: 'state' or 'pixels'"""
     imagination: bool = True
     """check the LLM's plan in imagination before acting (hybrid)"""
+    candidates: int = 4
+    """hybrid, where side effects count: plans meaning the same (the LLM's and its other
+    orders) the world model imagines before choosing one to carry out; 1: the LLM's alone"""
     budgets: Budgets = Budgets()
     home: Path | None = None
     """run store directory (default: $WMAGENT_HOME or ./.wmagent)"""
@@ -28,5 +31,8 @@ class AgentSettings:
     def __post_init__(self):
         if self.planner not in ("cem", "mppi"):
             raise ValueError(f"planner must be 'cem' or 'mppi', not {self.planner!r}")
+        if not isinstance(self.candidates, int) or not 1 <= self.candidates <= 16:
+            raise ValueError(f"candidates must be an integer from 1 to 16, not "
+                             f"{self.candidates!r}")
         if self.obs not in ("state", "pixels"):
             raise ValueError(f"obs must be 'state' or 'pixels', not {self.obs!r}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -45,15 +47,32 @@ class InvalidAnswer(LLMError):
 Schema = type[BaseModel] | dict
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """Draw the answer instead of taking the most likely one: how the plan critic gets other
+    candidate plans from the same message (`agent.understand.candidates`)."""
+
+    temperature: float = 0.8
+    """softmax temperature over the tokens the schema allows"""
+    seed: int = 0
+    """the same seed, messages and schema give the same answer"""
+
+    def __post_init__(self) -> None:
+        if not self.temperature > 0:
+            raise ValueError(f"Sampling.temperature must be > 0, got {self.temperature}")
+
+
 @runtime_checkable
 class LLMBackend(Protocol):
     """A chat model that answers with JSON matching a schema."""
 
     def complete(self, messages: list[dict], schema: Schema) -> tuple[Any, Usage]:
-        """Answer `messages` with JSON matching `schema`.
+        """Answer `messages` with JSON matching `schema`, greedily.
 
         Returns a validated instance when `schema` is a pydantic model class, else the parsed
-        JSON (a dict or list). Raises InvalidAnswer when the answer does not fit.
+        JSON (a dict or list). Raises InvalidAnswer when the answer does not fit. A backend
+        that can also draw answers takes a keyword `sampling: Sampling | None = None`
+        (`samples`); one without it is only ever asked greedily.
         """
         ...
 
@@ -64,6 +83,14 @@ class LLMBackend(Protocol):
     def health(self) -> str:
         """One line saying the backend is usable; raises LLMError with the fix if not."""
         ...
+
+
+def samples(backend: LLMBackend) -> bool:
+    """Whether `backend.complete` takes `sampling=` (the shipped backends do)."""
+    try:
+        return "sampling" in inspect.signature(backend.complete).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def json_schema(schema: Schema) -> dict:

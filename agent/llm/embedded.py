@@ -18,7 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from agent.llm.base import InvalidAnswer, Schema, Usage, json_schema, parse
+from agent.llm.base import InvalidAnswer, Sampling, Schema, Usage, json_schema, parse
 from agent.llm.model import ADAPTER_DIR, MODEL_NAME, load, require
 from agent.llm.settings import LLMSettings
 
@@ -90,22 +90,25 @@ class EmbeddedBackend:
                 key, any_whitespace=False, separators=(",", ":"))
         return self._grammars[key]
 
-    def complete(self, messages: list[dict], schema: Schema) -> tuple[Any, Usage]:
+    def complete(self, messages: list[dict], schema: Schema,
+                 sampling: Sampling | None = None) -> tuple[Any, Usage]:
         start = time.perf_counter()
         net, tok, _, _ = self._runtime()
         grammar = self._grammar(json_schema(schema))
         text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         prompt = tok(text, add_special_tokens=False)["input_ids"]
-        out, probs = self._decode(prompt, grammar)
+        out, probs = self._decode(prompt, grammar, sampling)
         answer = tok.decode(out, skip_special_tokens=True)
         usage = Usage(prompt_tokens=len(prompt), completion_tokens=len(out),
                       seconds=time.perf_counter() - start, calls=1,
                       lead_prob=_lead_prob(out, probs, tok))
         return parse(answer, schema), usage
 
-    def _decode(self, prompt: list[int], grammar) -> tuple[list[int], list[float]]:
-        """Greedy constrained decoding with grammar-forced draft tokens: the answer's ids, and
-        for each the probability of that token among those the grammar allowed."""
+    def _decode(self, prompt: list[int], grammar,
+                sampling: Sampling | None = None) -> tuple[list[int], list[float]]:
+        """Constrained decoding with grammar-forced draft tokens, greedy or (`sampling`) drawn
+        at a temperature: the answer's ids, and for each the probability of that token among
+        those the grammar allowed."""
         import torch
         import xgrammar as xgr
         from transformers import DynamicCache
@@ -115,6 +118,7 @@ class EmbeddedBackend:
         mask = xgr.allocate_token_bitmask(1, info.vocab_size)
         cache = DynamicCache()
         pending, out, probs = list(prompt), [], []
+        gen = None if sampling is None else torch.Generator().manual_seed(sampling.seed)
         with torch.inference_mode():
             while len(out) < self.settings.max_tokens:
                 draft = self._draft(matcher, out, tok)
@@ -126,7 +130,11 @@ class EmbeddedBackend:
                     row = logits[i:i + 1].float()  # (1, V)
                     matcher.fill_next_token_bitmask(mask)
                     xgr.apply_token_bitmask_inplace(row, mask)
-                    token = int(row.argmax())
+                    if gen is None:
+                        token = int(row.argmax())
+                    else:
+                        p = torch.softmax(row[0] / sampling.temperature, -1)
+                        token = int(torch.multinomial(p, 1, generator=gen))
                     probs.append(float(torch.softmax(row[0], -1)[token]))
                     if not matcher.accept_token(token):
                         raise InvalidAnswer("the grammar rejected its own token",

@@ -6,7 +6,15 @@ import json
 import time
 from typing import Any
 
-from agent.llm.base import InvalidAnswer, LLMError, Schema, Usage, json_schema, parse
+from agent.llm.base import (
+    InvalidAnswer,
+    LLMError,
+    Sampling,
+    Schema,
+    Usage,
+    json_schema,
+    parse,
+)
 from agent.llm.settings import LLMSettings
 
 
@@ -92,14 +100,18 @@ class OpenAIBackend:
     def _models(self) -> list[str]:
         return [m["id"] for m in self._request("GET", "/models").get("data", [])]
 
-    def complete(self, messages: list[dict], schema: Schema) -> tuple[Any, Usage]:
+    def complete(self, messages: list[dict], schema: Schema,
+                 sampling: Sampling | None = None) -> tuple[Any, Usage]:
         name = getattr(schema, "__name__", "answer")
         body = {
-            "model": self.model, "messages": messages, "temperature": 0.0,
+            "model": self.model, "messages": messages,
+            "temperature": 0.0 if sampling is None else sampling.temperature,
             "max_tokens": self.settings.max_tokens,
             "response_format": {"type": "json_schema", "json_schema": {
                 "name": name, "schema": json_schema(schema), "strict": True}},
         }
+        if sampling is not None:  # vLLM and OpenAI take a per-request seed
+            body["seed"] = sampling.seed
         start = time.perf_counter()
         out = self._request("POST", "/chat/completions", body)
         seconds = time.perf_counter() - start

@@ -62,7 +62,9 @@ class EpisodeRecord(BaseModel):
     revisions: int = 0
     imagination: list[dict] = []
     foresight: list[dict] = Field([], description="the critic's verdicts (families with "
-                                  "consequences): at_step, text, effects, kept_clear, safe")
+                                  "consequences): at_step, text, and either effects, "
+                                  "kept_clear, safe (predicted harm) or considered, chosen, "
+                                  "plan, why (the choice among candidate plans)")
     llm: str = ""
     world_model: str = ""
     video: str | None = None

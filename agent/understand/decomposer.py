@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from agent.llm.base import LLMBackend
+from agent.llm.base import LLMBackend, Usage
+from agent.understand.candidates import candidates
 from agent.understand.decompose import Decomposition, decompose, revise
 from scenarios.scene import SceneDescription
-from scenarios.subgoals import Subgoal
+from scenarios.subgoals import Plan, Subgoal
 
 
 class LLMDecomposer:
@@ -27,3 +28,8 @@ class LLMDecomposer:
     def revise(self, scene: SceneDescription, instruction: str, done: list[Subgoal],
                failed: Subgoal, reason: str) -> Decomposition:
         return revise(self.backend, scene, instruction, done, failed, reason)
+
+    def candidates(self, scene: SceneDescription, instruction: str, plan: Plan,
+                   k: int) -> tuple[list[Plan], Usage]:
+        """At most `k` plans meaning `plan`, `plan` first (`agent.understand.candidates`)."""
+        return candidates(self.backend, scene, instruction, plan, k)

@@ -109,3 +109,23 @@ def test_the_intent_comes_with_the_models_confidence(backend, sort):
                                       "the blue zone: how does it go?")
     assert wonder.confidence is not None and wonder.confidence < 0.9
     assert wonder.plan is None or wonder.asks_first  # never acted on without a yes
+
+
+def test_drawn_answers_fit_the_schema_and_repeat_with_their_seed(backend, sort):
+    """Sampling (for the plan critic's candidates): every draw is a valid reply, the same
+    seed draws the same answer, and the draws are not all the greedy one."""
+    from agent.llm.base import Sampling, samples
+    from agent.understand.decompose import reply_schema
+
+    assert samples(backend)
+    messages = plan_messages(sort, "Push the red block into the green zone, then push the "
+                                   "blue block into the yellow zone.")
+    schema = reply_schema(sort)
+    greedy, _ = backend.complete(messages, schema)
+    draws = [backend.complete(messages, schema, sampling=Sampling(1.5, seed))[0]
+             for seed in range(4)]
+    again, _ = backend.complete(messages, schema, sampling=Sampling(1.5, 0))
+    assert again == draws[0]
+    assert all(d["intent"] in ("act", "answer", "imagine", "clarify", "cannot", "stop")
+               for d in draws)
+    assert any(d != greedy for d in draws)
