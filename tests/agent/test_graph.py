@@ -21,7 +21,7 @@ from tools.acting import ScriptedExecutor
 from tools.imagination import Imagination
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakes import QueuedDecomposer  # noqa: E402
+from fakes import FakeUsage, QueuedDecomposer  # noqa: E402
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -418,3 +418,64 @@ def test_pixel_and_state_runs_keep_the_same_record(tmp_path):
     assert state.keys() == pixels.keys()
     assert records["pixels"].success and records["state"].success
     assert records["pixels"].steps > 0 and records["state"].steps > 0
+
+
+class OrderImaginer:
+    """Predicts that pushing `first` strikes the glass unless `second` was pushed before it
+    (a constructed scene: the critic's choice, not the model's accuracy, is under test)."""
+
+    def __init__(self, first: str, second: str):
+        self.first, self.second, self.start = first, second, None
+
+    def imagine(self, world, state, subgoal, avoid=()):
+        s = np.asarray(state, float).copy()
+        names = [b.name for b in world.layout.blocks]
+        if self.start is None:
+            self.start = s.copy()
+        i = names.index(subgoal.object)
+        s[4 + 4 * i:6 + 4 * i] = world.layout.target(subgoal.target).pos
+        j = names.index(self.second)
+        moved = not np.allclose(s[4 + 4 * j:6 + 4 * j], self.start[4 + 4 * j:6 + 4 * j])
+        harm = subgoal.object == self.first and not moved  # going round does not help
+        glass = (SideEffect("broke", "glass", "would be struck and break", depth=0.1),)
+        return Imagination(True, "", s.tolist(), 10, glass if harm else ())
+
+
+class OrderingDecomposer(QueuedDecomposer):
+    def candidates(self, scene, instruction, plan, k):
+        swapped = plan.model_copy(update={"subgoals": plan.subgoals[::-1]})
+        self.calls.append(("candidates", k))
+        return [plan, swapped][:k], FakeUsage()
+
+
+def test_the_critic_carries_out_the_order_predicted_to_spare_the_glass(tmp_path):
+    layout = world_for("fragile", 0).layout
+    a, b = (x.name for x in layout.blocks[:2])
+    plan = [{"skill": "push", "object": a, "target": layout.targets[0].name},
+            {"skill": "push", "object": b, "target": layout.targets[1].name}]
+    decomposer = OrderingDecomposer([plan])
+    done = []
+
+    class Recording(AvoidRecordingExecutor):
+        def run(self, world, subgoal, max_steps, on_step, avoid=()):
+            done.append(subgoal.object)
+            return super().run(world, subgoal, max_steps, on_step, avoid)
+
+    agent = Agent("hybrid", Resources(executor=Recording(), decomposer=decomposer,
+                                      imaginer=OrderImaginer(a, b), candidates=4),
+                  store=RunStore(tmp_path))
+    events = []
+    rec = agent.run("fragile", "push both", seed=0, subgoals=plan, on_event=events.append)
+    chose = [e for e in events if e.kind == "chose"]
+    assert ("candidates", 4) in decomposer.calls
+    assert len(chose) == 1 and chose[0].considered == 2 and chose[0].chosen == 1
+    assert "glass" in chose[0].why and done and done[0] == b
+    assert [s.object for s in rec.plan] == [b, a] and rec.question is None
+    # one candidate: the LLM's order, and no choice to report
+    decomposer = OrderingDecomposer([plan])
+    agent = Agent("hybrid", Resources(executor=AvoidRecordingExecutor(), decomposer=decomposer,
+                                      imaginer=OrderImaginer(a, b)), store=RunStore(tmp_path))
+    events = []
+    agent.run("fragile", "push both", seed=0, subgoals=plan, on_event=events.append)
+    assert not [e for e in events if e.kind == "chose"]
+    assert ("candidates", 4) not in decomposer.calls
