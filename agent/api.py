@@ -25,6 +25,7 @@ from scenarios.registry import get
 from scenarios.subgoals import Subgoal
 from scenarios.video import write_video
 from scenarios.world import World
+from worldmodel.checkpoint import shipped
 
 EventHandler = Callable[[Event], None]
 ENDED = ("answered", "declined", "stopped")
@@ -56,6 +57,13 @@ class Agent:
         self.resources.trajectory = self.store.append_trajectory
 
     # --- running --------------------------------------------------------------------------
+
+    def _check_models(self, scenario: str) -> None:
+        """A missing world model is an error before anything is asked or moved (else a run
+        from pixels in a family with no pixel model asked its questions first)."""
+        shelf = getattr(self.resources.executor, "models", None)
+        if shelf is not None and getattr(self.resources.executor, "planner", "") != "sim":
+            shipped(scenario, shelf.obs)
     def run(self, scenario: str, instruction: str, seed: int = 0,
             subgoals: list[Subgoal | dict] | None = None, video: str | Path | None = None,
             thread_id: str | None = None, on_event: EventHandler | None = None,
@@ -70,6 +78,7 @@ class Agent:
         """
         get(scenario)
         check_instruction(instruction, needed=not self.needs_ground_truth)
+        self._check_models(scenario)
         if not 0 <= int(seed) < 2**63:
             raise ValueError(f"seed {seed} is out of range: use 0 to 2**63 - 1")
         if self.needs_ground_truth and not subgoals:

@@ -192,3 +192,28 @@ def test_a_run_keeps_what_its_world_model_reads_and_a_resume_reads_the_same(tmp_
     monkeypatch.setenv("WMAGENT_HOME", str(tmp_path))
     assert main(["run", "--resume", "px", "--obs", "state", "--answer", "yes"]) == 1
     assert "ran with --obs pixels; resume it with the same" in capsys.readouterr().err
+
+
+def test_a_missing_world_model_is_an_error_before_anything_is_asked(tmp_path, monkeypatch):
+    """A family with no model for the chosen observation fails at once, with the command
+    that makes one: nothing is decomposed, asked, stored or moved first."""
+    from agent.api import Agent
+    from agent.graph.contracts import Resources
+    from agent.runs.store import RunStore
+    from tools.acting import WorldModelExecutor
+    from tools.models import ModelShelf
+
+    monkeypatch.setattr(checkpoint, "PACKAGED", tmp_path / "none")
+
+    class Refusing:
+        name = "refusing"
+
+        def decompose(self, scene, instruction):
+            raise AssertionError("decomposed before the model was checked")
+
+    agent = Agent("hybrid", Resources(executor=WorldModelExecutor("cem", ModelShelf("pixels")),
+                                      decomposer=Refusing()), store=RunStore(tmp_path),
+                  obs="pixels")
+    with pytest.raises(FileNotFoundError, match="wmagent train clutter --obs pixels"):
+        agent.run("clutter", "push the red block into the blue zone", thread_id="t")
+    assert agent.store.run_info("t") is None
