@@ -25,7 +25,6 @@ from scenarios.registry import get
 from scenarios.subgoals import Subgoal
 from scenarios.video import write_video
 from scenarios.world import World
-from worldmodel.checkpoint import shipped
 
 EventHandler = Callable[[Event], None]
 ENDED = ("answered", "declined", "stopped")
@@ -63,7 +62,7 @@ class Agent:
         from pixels in a family with no pixel model asked its questions first)."""
         shelf = getattr(self.resources.executor, "models", None)
         if shelf is not None and getattr(self.resources.executor, "planner", "") != "sim":
-            shipped(scenario, shelf.obs)
+            shelf.check(scenario)
     def run(self, scenario: str, instruction: str, seed: int = 0,
             subgoals: list[Subgoal | dict] | None = None, video: str | Path | None = None,
             thread_id: str | None = None, on_event: EventHandler | None = None,

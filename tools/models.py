@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from worldmodel.checkpoint import digest, load_packaged, packaged_path, read_info
+from worldmodel.checkpoint import digest, load_packaged, packaged_path, read_info, shipped
 from worldmodel.model import WorldModel
 
 
@@ -15,6 +15,10 @@ class ModelShelf:
     obs: str = "state"
     """what the models encode: 'state' or 'pixels'"""
     _models: dict[str, WorldModel] = field(default_factory=dict)
+
+    def check(self, scenario: str) -> None:
+        """Raise, with the command that makes it, if `scenario` has no model here."""
+        shipped(scenario, self.obs)
 
     def model_for(self, scenario: str) -> WorldModel:
         if scenario not in self._models:

@@ -177,6 +177,15 @@ class TrainConfig:
     """weight of an inverse-dynamics term: a training-only head must read the action chunk
     from (z_t, z_t+1). It makes the encoder keep what the actions move (the agent: a few
     pixels in a frame that the scene layout otherwise dominates), as in PLDM. Pixels only"""
+    mask_weight: float = 0.0
+    """weight of a masked-frame term, I-JEPA style: a training-only head must predict the
+    embedding of each whole frame (no gradient into that target) from the embedding of the
+    same frame with `mask_ratio` of its 8x8 grid of patches greyed out. Pixels only"""
+    mask_ratio: float = 0.4
+    """share of the patches hidden in the masked-frame term"""
+    pretrain_steps: int = 0
+    """steps at the start that train the encoder on the masked-frame term and SIGReg alone,
+    before the world model's terms join (needs mask_weight > 0)"""
     probe_steps: int = 1500
     """steps training the state probe on frozen embeddings after the main run"""
     episodes: int = 3000
@@ -200,6 +209,13 @@ class TrainConfig:
         _check(self.lr > 0, "lr", self.lr, "use a positive learning rate such as 1e-3")
         _check(self.sigreg_weight >= 0, "sigreg_weight", self.sigreg_weight, "use >= 0")
         _check(self.idm_weight >= 0, "idm_weight", self.idm_weight, "use >= 0, e.g. 1.0")
+        _check(self.mask_weight >= 0, "mask_weight", self.mask_weight, "use >= 0, e.g. 1.0")
+        _check(0 < self.mask_ratio < 1, "mask_ratio", self.mask_ratio,
+               "use a fraction in (0, 1), e.g. 0.4")
+        _check(isinstance(self.pretrain_steps, int) and 0 <= self.pretrain_steps < self.steps,
+               "pretrain_steps", self.pretrain_steps, "use 0 to steps - 1")
+        _check(not self.pretrain_steps or self.mask_weight > 0, "pretrain_steps",
+               self.pretrain_steps, "pretraining needs the masked-frame term: give mask_weight")
         _check(0 <= self.rest_fraction < 1, "rest_fraction", self.rest_fraction,
                "use a fraction in [0, 1), e.g. 0.1")
         _check(0 < self.val_fraction < 0.5, "val_fraction", self.val_fraction,

@@ -61,17 +61,53 @@ def inverse_dynamics_head(mc: ModelConfig) -> torch.nn.Module:
     return mlp(2 * mc.latent_dim, mc.hidden, mc.chunk * mc.action_dim)
 
 
+def masked_frames(x: torch.Tensor, ratio: float, generator: torch.Generator | None,
+                  grid: int = 8) -> torch.Tensor:
+    """Encoder inputs (N, C, H, W) with `ratio` of a grid x grid of patches set to 0 (mid
+    grey), the same patches in every channel and stacked frame."""
+    n, _, h, w = x.shape
+    keep = torch.rand(n, 1, grid, grid, generator=generator, device="cpu") >= ratio
+    keep = F.interpolate(keep.float(), size=(h, w), mode="nearest").to(x.device)
+    return x * keep
+
+
+def mask_head(mc: ModelConfig) -> torch.nn.Module:
+    """Training-only head: the masked frame's embedding -> the whole frame's."""
+    return mlp(mc.latent_dim, mc.hidden, mc.latent_dim)
+
+
+def masked_loss(model: nn.Module, obs: torch.Tensor, head: nn.Module, tc: TrainConfig,
+                generator: torch.Generator | None) -> torch.Tensor:
+    """I-JEPA's objective over whole frames: from the embedding of a frame with patches
+    hidden, predict the embedding of the frame (a target with no gradient; SIGReg keeps the
+    embeddings from collapsing). Relative to the targets' variance, so that 1 is no better
+    than predicting their mean, whatever their scale."""
+    x = model.normalise_obs(obs)
+    with torch.no_grad():
+        target = model.encoder(x)
+    pred = head(model.encoder(masked_frames(x, tc.mask_ratio, generator)))
+    return F.mse_loss(pred, target) / target.var(0).mean().clamp_min(1e-6)
+
+
 def losses(model: nn.Module, obs: torch.Tensor, states: torch.Tensor, actions: torch.Tensor,
            tc: TrainConfig, idm: torch.nn.Module | None = None,
            generator: torch.Generator | None = None,
-           distributed: bool = False) -> dict[str, torch.Tensor]:
+           distributed: bool = False, masker: torch.nn.Module | None = None,
+           pretraining: bool = False) -> dict[str, torch.Tensor]:
     """The training losses of one batch of windows; 'loss' is what is minimised.
 
-    `generator` draws SIGReg's directions; `distributed` computes SIGReg over the batches of
-    every process (the other terms are per-process means, which DDP's gradient average
-    turns into the global mean).
+    `generator` draws SIGReg's directions (and the masks); `distributed` computes SIGReg over
+    the batches of every process (the other terms are per-process means, which DDP's gradient
+    average turns into the global mean). With `masker` (the masked-frame head) the masked
+    term joins; `pretraining`: the masked term and SIGReg only.
     """
     b, h1 = obs.shape[:2]
+    if pretraining:
+        z = model.encode(obs[:, 0])
+        out = {"mask": masked_loss(model, obs[:, 0], masker, tc, generator),
+               "sigreg": sigreg(z, tc.sigreg_projections, generator, distributed)}
+        out["loss"] = out["mask"] + tc.sigreg_weight * out["sigreg"]
+        return out
     z = model.encode(obs.flatten(0, 1)).view(b, h1, -1)  # (B, H+1, D)
     tf = model.predict(z[:, :-1].flatten(0, 1), actions.flatten(0, 1)).view(b, h1 - 1, -1)
     ar = model.rollout(z[:, 0], actions)  # (B, H, D)
@@ -89,6 +125,9 @@ def losses(model: nn.Module, obs: torch.Tensor, states: torch.Tensor, actions: t
             target = model.normalise_action(actions).flatten(0, 1).flatten(1)
             out["idm"] = F.mse_loss(idm(pairs), target)
             out["loss"] = out["loss"] + tc.idm_weight * out["idm"]
+        if masker is not None and tc.mask_weight > 0:
+            out["mask"] = masked_loss(model, obs[:, 0], masker, tc, generator)
+            out["loss"] = out["loss"] + tc.mask_weight * out["mask"]
     else:
         x = model.normalise_obs(obs.flatten(0, 1))
         x = x.view(b, h1, *x.shape[1:])
@@ -146,14 +185,17 @@ class Objective(nn.Module):
     """The model and its training-only heads as one module whose forward is the loss, so that
     DistributedDataParallel sees every parameter the loss uses in one call."""
 
-    def __init__(self, model: nn.Module, idm: nn.Module | None = None):
+    def __init__(self, model: nn.Module, idm: nn.Module | None = None,
+                 masker: nn.Module | None = None):
         super().__init__()
-        self.model, self.idm = model, idm
+        self.model, self.idm, self.masker = model, idm, masker
 
     def forward(self, obs: torch.Tensor, states: torch.Tensor, actions: torch.Tensor,
                 tc: TrainConfig, generator: torch.Generator | None = None,
-                distributed: bool = False) -> dict[str, torch.Tensor]:
-        return losses(self.model, obs, states, actions, tc, self.idm, generator, distributed)
+                distributed: bool = False, pretraining: bool = False
+                ) -> dict[str, torch.Tensor]:
+        return losses(self.model, obs, states, actions, tc, self.idm, generator, distributed,
+                      self.masker, pretraining)
 
 
 def process() -> tuple[int, int]:
@@ -211,7 +253,11 @@ def fit(model: nn.Module, episodes: Episodes, tc: TrainConfig,
     train_eps, val_eps = episodes.split(tc.val_fraction)
     model.set_normalisation(train_eps.states.mean(0), train_eps.states.std(0))
     idm = inverse_dynamics_head(mc).to(device) if tc.idm_weight > 0 else None
-    objective = Objective(model, idm)
+    masker = mask_head(mc).to(device) if tc.mask_weight > 0 else None
+    if masker is not None and mc.obs != "pixels":
+        raise ValueError("the masked-frame term (mask_weight) hides patches of frames: train "
+                         "with --obs pixels, or drop it")
+    objective = Objective(model, idm, masker)
     params = list(objective.parameters())
     opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -227,6 +273,8 @@ def fit(model: nn.Module, episodes: Episodes, tc: TrainConfig,
         model.load_state_dict(saved["model"])
         if idm is not None:
             idm.load_state_dict(saved["idm"])
+        if masker is not None:
+            masker.load_state_dict(saved["masker"])
         opt.load_state_dict(saved["optim"])
         sched.load_state_dict(saved["sched"])
         gen.set_state(saved["generator"])
@@ -238,7 +286,8 @@ def fit(model: nn.Module, episodes: Episodes, tc: TrainConfig,
         from torch.nn.parallel import DistributedDataParallel
 
         # Buffers (the normalisation) are equal everywhere; rank 0's weights are broadcast.
-        net = DistributedDataParallel(objective, broadcast_buffers=False)
+        net = DistributedDataParallel(objective, broadcast_buffers=False,
+                                      find_unused_parameters=tc.pretrain_steps > 0)
     else:
         net = objective
     metrics_file = tb = None
@@ -252,7 +301,7 @@ def fit(model: nn.Module, episodes: Episodes, tc: TrainConfig,
         obs, states, actions = train_eps.sample(tc.batch // world, tc.horizon, mc.chunk, gen,
                                                 tc.rest_fraction, mc.velocity_dims,
                                                 mc.frames, mc.chunk)
-        parts = net(obs, states, actions, tc, directions, world > 1)
+        parts = net(obs, states, actions, tc, directions, world > 1, step < tc.pretrain_steps)
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -273,6 +322,7 @@ def fit(model: nn.Module, episodes: Episodes, tc: TrainConfig,
             if resume_path is not None:
                 torch.save({"model": model.state_dict(), "optim": opt.state_dict(),
                             "idm": idm.state_dict() if idm is not None else None,
+                            "masker": masker.state_dict() if masker is not None else None,
                             "sched": sched.state_dict(), "generator": gen.get_state(),
                             "step": step, "elapsed": elapsed + time.perf_counter() - start,
                             "model_config": mc.to_dict()}, resume_path)

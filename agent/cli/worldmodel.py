@@ -22,8 +22,7 @@ console = Console()
 def train(
     scenario: Annotated[str | None, typer.Argument(help="Scenario family (`wmagent scenarios "
                                                    "list`), or --env.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Directory for the checkpoint and metrics.")]
-    = None,
+    out: Annotated[Path | None, typer.Option(help="Checkpoint and metrics directory.")] = None,
     obs: Annotated[str, typer.Option(help="Observation: state or pixels.")] = "state",
     objective: Annotated[str, typer.Option(help="jepa or reconstruction.")] = "jepa",
     data: Annotated[Path | None, typer.Option(help="Collection directory, collected into first "
@@ -31,8 +30,7 @@ def train(
     name: Annotated[str, typer.Option(help="Checkpoint name: OUT/NAME.safetensors.")] = "model",
     steps: Annotated[int, typer.Option(min=1, help="Optimiser steps.")] = 3000,
     batch: Annotated[int, typer.Option(min=1, help="Windows per batch.")] = 256,
-    episodes: Annotated[int, typer.Option(min=1, help="Episodes to collect if DATA is empty.")]
-    = 3000,
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes to collect into DATA.")] = 3000,
     episode_steps: Annotated[int, typer.Option(min=1, help="Steps per collected episode.")] = 100,
     image_size: Annotated[int, typer.Option(help="Frame side in pixel mode.")] = 48,
     encoder: Annotated[str, typer.Option(help="Pixel encoder: keypoints (spatial softmax), "
@@ -48,8 +46,11 @@ def train(
     rest_fraction: Annotated[float, typer.Option(help="Share of windows at rest.")] = 0.0,
     idm_weight: Annotated[float, typer.Option(help="Weight of the inverse-dynamics term "
                                               "(pixels: 1.0).")] = 0.0,
-    seed: Annotated[int, typer.Option(
-        min=0, max=MAX_SEED, help="Seed for data, init and batches.")] = 0,
+    mask_weight: Annotated[float, typer.Option(help="Pixels: weight of the masked-frame "
+                                               "term (I-JEPA style).")] = 0.0,
+    pretrain_steps: Annotated[int, typer.Option(min=0, help="Pixels: first steps on the "
+                                                "masked-frame term alone.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, max=MAX_SEED, help="Seed of it all.")] = 0,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/NAME.resume.pt.")] = False,
     env: Annotated[str | None, typer.Option(help="A Gymnasium env id; --data: its episodes "
                                             "(collect --env, minari:ID, HDF5).")] = None,
@@ -64,6 +65,9 @@ def train(
     if out is None:
         raise ValueError("give --out DIR for the checkpoint and metrics")
     px = _pixel_fields(obs, encoder, frames, tune_backbone, motion, sharpness)
+    tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
+                     rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed,
+                     mask_weight=mask_weight, pretrain_steps=pretrain_steps)
     if env is not None or scenario is None:
         if env is None or data is None:
             raise ValueError("name a scenario, or a Gymnasium env with --env ENV_ID and its "
@@ -72,12 +76,8 @@ def train(
             px["obs"] = "pixels"
         if obs == "pixels" and image_size != 48:
             px["image_size"] = image_size
-        tc = TrainConfig(steps=steps, batch=batch, seed=seed, idm_weight=idm_weight,
-                         rest_fraction=rest_fraction)
         return train_env(env, data, out, name, tc, procs, obs_key, chunk, px)
     mc = model_config_for(scenario, obs, objective, image_size=image_size, **px)
-    tc = TrainConfig(steps=steps, batch=batch, episodes=episodes, episode_steps=episode_steps,
-                     rest_fraction=rest_fraction, idm_weight=idm_weight, seed=seed)
     _fit_with_progress(mc, tc, out, data, name, resume, procs)
 
 

@@ -221,3 +221,31 @@ def test_the_rendered_goal_frame_shows_the_subgoal_achieved(family):
         x = (cols.mean() + 0.5) / size * 2 * half - half
         y = half - (rows.mean() + 0.5) / size * 2 * half
         assert np.hypot(x - t.pos[0], y - t.pos[1]) < t.radius, (t.name, x, y, t.pos)
+
+
+def test_masked_frame_pretraining_learns_and_keeps_rank(tmp_path):
+    """I-JEPA's term on frames: predicting a whole frame's embedding from a masked copy gets
+    better during the pretraining steps, SIGReg keeps the embeddings spread, and the world
+    model's terms then join."""
+    from worldmodel.fit import masked_frames
+
+    pixels = collect(CollectConfig("pads", 12, steps=20, seed=0, pixels=32), tmp_path / "d")
+    mc = model_config_for("pads", "pixels", "jepa", image_size=32, latent_dim=8, hidden=32,
+                          encoder="keypoints", frames=2)
+    tc = TrainConfig(steps=160, batch=32, horizon=2, log_every=20, probe_steps=2,
+                     val_fraction=0.2, mask_weight=1.0, pretrain_steps=120)
+    final = train(mc, tc, tmp_path, data=pixels)
+    rows = [json.loads(x) for x in (tmp_path / "model.metrics.jsonl").read_text().splitlines()]
+    pre = [r for r in rows if "step" in r and r["step"] <= 120]
+    post = [r for r in rows if "step" in r and r["step"] > 120]
+    # relative to the targets' variance: 1 is no better than their mean
+    assert "tf" not in pre[-1] and max(r["mask"] for r in pre[-3:]) < 0.7
+    # not collapsed (a collapsed encoder has rank 1 and no spread)
+    assert {"tf", "mask"} <= set(post[-1]) and final["eff_rank"] > 1.5
+    assert final["emb_std"] > 0.05
+    x = torch.ones(3, 6, 32, 32)
+    hidden = masked_frames(x, 0.4, torch.Generator().manual_seed(0))
+    share = 1 - float(hidden.mean())
+    assert 0.2 < share < 0.6 and bool((hidden[:, 0] == hidden[:, 5]).all())
+    with pytest.raises(ValueError, match="pretraining needs the masked-frame term"):
+        TrainConfig(steps=10, pretrain_steps=5)
