@@ -17,7 +17,7 @@ def chat(
     resume: Annotated[str | None, typer.Option(
         help="Continue a chat session (its id) or a run (its thread id).")] = None,
     obs: Annotated[str, typer.Option(help="What the world model reads: state, or pixels "
-                                          "(camera frames; shipped for pads, rooms, push, sort).")]
+                                          "(camera frames; shipped for every family).")]
     = "state",
 ) -> int:
     """Type goals and watch the agent plan, imagine and act; /help lists the commands."""

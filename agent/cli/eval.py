@@ -36,7 +36,7 @@ def eval_(
                                            "model, budgets); the old rows are kept, not "
                                            "reported.")] = False,
     obs: Annotated[str, typer.Option(help="What the world models read: state, or pixels "
-                                          "(shipped for pads, rooms, push and sort).")]
+                                          "(shipped for every family).")]
     = "state",
     candidates: Annotated[int, typer.Option(min=1, max=16, help="hybrid, where side effects "
                                             "count: plans meaning the same that the world "

@@ -72,7 +72,7 @@ def run(
                        "control steps under 'steps'); progress goes to stderr.")] = False,
     obs: Annotated[str | None, typer.Option(help="What the world model reads: state (the "
                                                  "default), or pixels (camera frames; shipped "
-                                                 "for pads, rooms and push). A resumed run "
+                                                 "for every family). A resumed run "
                                                  "reads what it read before.")] = None,
 ) -> int:
     """Run one episode and print its plan, progress and outcome. Exit code 0: the goal was
