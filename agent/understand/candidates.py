@@ -43,6 +43,12 @@ def _segments(plan: Plan) -> list[tuple[str, dict[str, list[str]]]]:
     return out
 
 
+def reorderable(plan: Plan) -> bool:
+    """Whether any other order means the same: two pushes of different blocks between the
+    same two `go`s."""
+    return any(len(blocks) > 1 for _, blocks in _segments(plan))
+
+
 def same_meaning(a: Plan, b: Plan) -> bool:
     """`b` does what `a` does, perhaps in another order: the same `go`s in the same order,
     each block's pushes in the same order, no push moved across a `go`, the same avoids."""
@@ -90,14 +96,15 @@ def drawn(backend: LLMBackend, scene: SceneDescription, instruction: str, n: int
 def candidates(backend: LLMBackend, scene: SceneDescription, instruction: str, plan: Plan,
                k: int) -> tuple[list[Plan], Usage]:
     """At most `k` different plans that mean `plan`, `plan` first: its re-orderings, then
-    drawn plans (k - 1 draws, so k - 1 more LLM calls, when the re-orderings leave room)."""
+    drawn plans (k - 1 draws, so k - 1 more LLM calls, when the re-orderings leave room and
+    some other order exists)."""
     seen, out = {key(plan)}, [plan]
     for p in reorderings(plan):
         if len(out) < k and key(p) not in seen:
             seen.add(key(p))
             out.append(p)
     usage = Usage()
-    if len(out) < k:
+    if len(out) < k and reorderable(plan):  # else every plan meaning the same is `plan`
         more, usage = drawn(backend, scene, instruction, k - 1)
         for p in more:
             if len(out) < k and key(p) not in seen and same_meaning(plan, p):

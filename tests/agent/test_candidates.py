@@ -61,10 +61,14 @@ def test_candidates_keep_only_plans_that_mean_the_same_the_llms_first():
     backend = Drawing([as_reply(other_meaning), as_reply(first), as_reply(other_order)])
     said = f"Push the {names[0]} into the {zones[0]} zone, then go to the {zones[1]} zone."
     plans, usage = candidates(backend, scene, said, first, 4)
-    # nothing to re-order (one push), three draws: a push of another block is another
-    # meaning, the greedy plan again is no new candidate, a go moved first is another meaning
-    assert plans == [first] and backend.seeds == [1, 2, 3] and usage.calls == 3
-    two = Plan(subgoals=[push(colour[0], zones[0]), push(colour[1], zones[1])])
-    plans, _ = candidates(Drawing([as_reply(two)]), scene, "x", two, 2)
-    assert [[s.object for s in p.subgoals] for p in plans] == [[names[0], names[1]],
-                                                               [names[1], names[0]]]
+    # nothing can be re-ordered (one push): no plan but the LLM's means the same, and no
+    # LLM call is spent looking for one
+    assert plans == [first] and backend.seeds == [] and usage.calls == 0
+    two = Plan(subgoals=[push(colour[0], zones[0]), push(colour[1], zones[1]), go(zones[1])])
+    swapped = Plan(subgoals=[two.subgoals[1], two.subgoals[0], two.subgoals[2]])
+    said = (f"Push the {names[0]} into the {zones[0]} zone and the {names[1]} into the "
+            f"{zones[1]} zone, then go to the {zones[1]} zone.")
+    backend = Drawing([as_reply(other_meaning), as_reply(two), as_reply(swapped)])
+    plans, usage = candidates(backend, scene, said, two, 4)
+    # the one swap, then three draws: another meaning, the LLM's plan again, the swap again
+    assert plans == [two, swapped] and backend.seeds == [1, 2, 3] and usage.calls == 3
