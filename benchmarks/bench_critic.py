@@ -27,20 +27,9 @@ from tools.models import ModelShelf
 
 
 def _plans(subgoals: list[Subgoal], k: int) -> list[list[Subgoal]]:
-    """The plan and up to k - 1 other orders: one swap each, then swaps of those."""
-    out, frontier = [Plan(subgoals=subgoals)], [Plan(subgoals=subgoals)]
-    seen = {tuple(s.model_dump_json() for s in subgoals)}
-    while frontier and len(out) < k:
-        nxt = []
-        for p in frontier:
-            for q in reorderings(p):
-                key = tuple(s.model_dump_json() for s in q.subgoals)
-                if key not in seen and len(out) < k:
-                    seen.add(key)
-                    out.append(q)
-                    nxt.append(q)
-        frontier = nxt
-    return [p.subgoals for p in out]
+    """What the agent compares without LLM draws: the plan and its other orders."""
+    plan = Plan(subgoals=subgoals)
+    return [subgoals] + [p.subgoals for p in reorderings(plan)][:k - 1]
 
 
 def main() -> None:

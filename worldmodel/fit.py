@@ -76,16 +76,15 @@ def mask_head(mc: ModelConfig) -> torch.nn.Module:
     return mlp(mc.latent_dim, mc.hidden, mc.latent_dim)
 
 
-def masked_loss(model: nn.Module, obs: torch.Tensor, head: nn.Module, tc: TrainConfig,
-                generator: torch.Generator | None) -> torch.Tensor:
+def masked_loss(model: nn.Module, obs: torch.Tensor, target: torch.Tensor, head: nn.Module,
+                tc: TrainConfig, generator: torch.Generator | None) -> torch.Tensor:
     """I-JEPA's objective over whole frames: from the embedding of a frame with patches
     hidden, predict the embedding of the frame (a target with no gradient; SIGReg keeps the
     embeddings from collapsing). Relative to the targets' variance, so that 1 is no better
-    than predicting their mean, whatever their scale."""
-    x = model.normalise_obs(obs)
-    with torch.no_grad():
-        target = model.encoder(x)
-    pred = head(model.encoder(masked_frames(x, tc.mask_ratio, generator)))
+    than predicting their mean, whatever their scale. `target`: the frames' embeddings, already
+    computed by the caller (the gradient is stopped here)."""
+    target = target.detach()
+    pred = head(model.encoder(masked_frames(model.normalise_obs(obs), tc.mask_ratio, generator)))
     return F.mse_loss(pred, target) / target.var(0).mean().clamp_min(1e-6)
 
 
@@ -104,7 +103,7 @@ def losses(model: nn.Module, obs: torch.Tensor, states: torch.Tensor, actions: t
     b, h1 = obs.shape[:2]
     if pretraining:
         z = model.encode(obs[:, 0])
-        out = {"mask": masked_loss(model, obs[:, 0], masker, tc, generator),
+        out = {"mask": masked_loss(model, obs[:, 0], z, masker, tc, generator),
                "sigreg": sigreg(z, tc.sigreg_projections, generator, distributed)}
         out["loss"] = out["mask"] + tc.sigreg_weight * out["sigreg"]
         return out
@@ -126,7 +125,7 @@ def losses(model: nn.Module, obs: torch.Tensor, states: torch.Tensor, actions: t
             out["idm"] = F.mse_loss(idm(pairs), target)
             out["loss"] = out["loss"] + tc.idm_weight * out["idm"]
         if masker is not None and tc.mask_weight > 0:
-            out["mask"] = masked_loss(model, obs[:, 0], masker, tc, generator)
+            out["mask"] = masked_loss(model, obs[:, 0], z[:, 0], masker, tc, generator)
             out["loss"] = out["loss"] + tc.mask_weight * out["mask"]
     else:
         x = model.normalise_obs(obs.flatten(0, 1))
