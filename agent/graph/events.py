@@ -95,7 +95,7 @@ class Chose:
 
     def text(self) -> str:
         if self.chosen == 0:
-            return f"of {self.considered} orders of the plan, the one asked is best: {self.why}"
+            return f"of {self.considered} orders of the plan, the LLM's own is best: {self.why}"
         return (f"of {self.considered} orders of the plan, number {self.chosen + 1} is "
                 f"better: {self.why}")
 

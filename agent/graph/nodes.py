@@ -239,7 +239,7 @@ def _foresee(state: AgentState, res: Resources, scenes: Scenes, world: World,
     update: dict = {"foresight": []}
     if len(plans) > 1:
         why = (f"predicted {'safe' if not seen[i].chosen else 'the least harm'}"
-               + (f"; the order asked: {seen[0].predicted[0].text()}"
+               + (f"; in the LLM's order {seen[0].predicted[0].text()}"
                   if i and seen[0].predicted else ""))
         chose = ev.Chose(len(plans), i, [s.model_dump() for s in plans[i]], why)
         emit(chose)
