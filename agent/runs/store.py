@@ -122,8 +122,13 @@ class RunStore:
         """
         path = self.trajectory_path(thread_id)
         old = np.load(path)[:keep] if path.exists() and keep else np.zeros((0, states.shape[1]))
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, np.concatenate([old, states]).astype(np.float64))
+        # The partial file must not look like a trajectory (`*.npy`) to anyone listing them
+        # while it is being written, and must be on disk before it replaces the old one.
+        tmp = path.with_name(f".{path.name}.partial")
+        with open(tmp, "wb") as f:
+            np.save(f, np.concatenate([old, states]).astype(np.float64))
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
 
     def trajectory(self, thread_id: str) -> np.ndarray:
