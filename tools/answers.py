@@ -24,6 +24,8 @@ CANNOT = {
     "lift": "I can only slide things across the table; I cannot lift anything.",
     "stack": "I can only slide blocks across the table; I cannot put one on another.",
     "off_table": "the table has walls all round, so nothing can be pushed off it.",
+    "off_open_edge": "a block pushed off the open edge falls to the floor and I cannot bring it "
+                     "back, so I will not push anything off the table.",
     "paint": "I cannot change a block's colour.",
     "other": "that is not something I can do here.",
     "no_room": "there is no room for that in this scene.",
@@ -71,7 +73,7 @@ def where(world: World, state: np.ndarray, name: str) -> str:
 
 def candidates(world: World, kind: str | None, exclude: str) -> list[str]:
     layout = world.layout
-    blocks = [b.name for b in layout.blocks]
+    blocks = [b.name for b in layout.blocks if not b.fragile]  # a glass is not a block
     targets = [t.name for t in layout.targets if kind in (None, "target") or t.kind == kind]
     names = blocks if kind == "block" else targets
     return [n for n in names if n != exclude]
@@ -97,11 +99,13 @@ def answer(world: World, state: np.ndarray, query: Query) -> str:
     if query.ask == "skills":
         return SKILLS
     if query.ask == "list":
-        blocks = [b.name for b in layout.blocks]
+        blocks = [b.name for b in layout.blocks if not b.fragile]
+        glasses = [b.name for b in layout.blocks if b.fragile]
         pads = [t.name for t in layout.targets if t.kind == "pad"]
         zones = [t.name for t in layout.targets if t.kind == "zone"]
         parts = [f"{len(v)} {k}: {', '.join(v)}" for k, v in
                  (("blocks", blocks), ("pads", pads), ("zones", zones)) if v]
+        parts += [f"a {g} that breaks when struck" for g in glasses]
         rooms = f"; rooms: {', '.join(r.name for r in layout.rooms)}" if layout.rooms else ""
         return "Here: " + "; ".join(parts) + rooms + "."
     name = query.object or AGENT
@@ -132,9 +136,12 @@ def answer(world: World, state: np.ndarray, query: Query) -> str:
 
 def cannot(reason: str, thing: str | None, world: World) -> str:
     """Why not, and the nearest thing that can be done."""
+    if reason == "off_table" and world.layout.open_edges:
+        reason = "off_open_edge"  # a ledge: possible, and exactly what the agent must not do
     why = CANNOT.get(reason, CANNOT["other"])
     zones = [t.name for t in world.layout.targets if t.kind == "zone"]
-    if thing and zones:
+    fragile = {b.name for b in world.layout.blocks if b.fragile}
+    if thing and zones and thing not in fragile:
         offer = f" I could push the {thing} into the {zones[0]}, or next to it, instead."
     elif world.layout.targets:
         offer = f" I could go to the {world.layout.targets[0].name}, for example."

@@ -191,3 +191,25 @@ def test_a_relation_subgoal_is_checked_and_checkpointed(tmp_path):
     rec = agent.run("push", "Go to the left of the blue zone.", seed=3)
     assert rec.success and ex.calls == 1
     assert rec.holds == [{"subgoal": go_left.model_dump(), "text": go_left.text(), "holds": True}]
+
+
+def test_a_glass_is_not_a_block_and_a_ledge_is_not_walled():
+    """Answers say what the scene holds: "which block is closest" never names the glass, the
+    scene's list tells the glass apart, and on a table with an open edge "push it off the
+    table" is refused for what it would do, not for walls that are not there."""
+    from tools.answers import answer, cannot
+
+    world = world_for("fragile", 0)
+    glass = next(b for b in world.layout.blocks if b.fragile)
+    state = world.state().copy()
+    state[:2] = glass.pos  # the agent right at the glass: the glass would be nearest
+    said = answer(world, state, Query(ask="nearest", object="agent", kind="block"))
+    assert glass.name not in said and said.startswith("The ") and "block nearest" in said
+    listed = answer(world, state, Query(ask="list"))
+    assert "2 blocks:" in listed and f"a {glass.name} that breaks when struck" in listed
+    assert "push the glass" not in cannot("lift", glass.name, world)
+    ledge = world_for("ledge", 0)
+    assert ledge.layout.open_edges
+    why = cannot("off_table", ledge.layout.blocks[0].name, ledge)
+    assert "walls all round" not in why and "falls" in why
+    assert "walls all round" in cannot("off_table", "red block", world_for("push", 0))
