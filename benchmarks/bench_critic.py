@@ -32,14 +32,25 @@ def _plans(subgoals: list[Subgoal], k: int) -> list[list[Subgoal]]:
     return [subgoals] + [p.subgoals for p in reorderings(plan)][:k - 1]
 
 
+def _verdict(f) -> tuple:
+    """What the critic reads off one candidate's foresight: per imagined subgoal whether it
+    is predicted reached, the kinds and things of the predicted side effects, and whether
+    it would ask first."""
+    return (tuple(im.ok for _, im in f.imagined),
+            tuple(sorted((e.kind, e.thing) for e in f.chosen)), len(f.unsafe) > 0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subgoals", type=int, default=4)
     ap.add_argument("--tasks", type=int, default=10)
     ap.add_argument("--k", type=int, default=4)
+    ap.add_argument("--commit", type=int, nargs="+", default=[1],
+                    help="imagined chunks per imagined decision; the first is the reference "
+                         "the others' verdicts are compared with")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    imaginer = WorldModelImaginer(ModelShelf("state"))
+    imaginers = {c: WorldModelImaginer(ModelShelf("state"), commit=c) for c in args.commit}
     episodes = [e for e in load_suite("foresight").episodes
                 if len(e.subgoals or []) == args.subgoals]
     rows = []
@@ -47,20 +58,29 @@ def main() -> None:
         world = World(get(ep.scenario).layout(ep.seed))
         plan = list(ep.subgoals)
         plans = _plans(plan, args.k)
-        times = []
-        for these in ([plan], plans):
-            t = time.perf_counter()
-            i, _, _ = choose(imaginer.imagine, world, these)
-            times.append(time.perf_counter() - t)
-        rows.append((ep.scenario, ep.seed, len(plans), *times, i))
-        print(f"{ep.scenario:8s} seed {ep.seed:6d}  {len(plans)} orders  K=1 {times[0]:6.2f} s  "
-              f"K={len(plans)} {times[1]:6.2f} s  chose {i}", flush=True)
+        row = {"task": (ep.scenario, ep.seed), "orders": len(plans)}
+        for c, imaginer in imaginers.items():
+            for label, these in (("one", [plan]), ("all", plans)):
+                t = time.perf_counter()
+                i, _, seen = choose(imaginer.imagine, world, these)
+                row[c, label] = time.perf_counter() - t
+            row[c, "chose"], row[c, "verdicts"] = i, [_verdict(f) for f in seen]
+        rows.append(row)
+        print(f"{ep.scenario:8s} seed {ep.seed:6d}  {len(plans)} orders  " + "  ".join(
+            f"commit {c}: K=1 {row[c, 'one']:5.2f} s, K={len(plans)} {row[c, 'all']:5.2f} s, "
+            f"chose {row[c, 'chose']}" for c in imaginers), flush=True)
         world.close()
-    one = statistics.median(r[3] for r in rows)
-    many = statistics.median(r[4] for r in rows)
-    print(f"\nmedian over {len(rows)} tasks of {args.subgoals} subgoals: K=1 {one:.2f} s, "
-          f"K<={args.k} {many:.2f} s ({many / one:.1f}x); "
-          f"{sum(r[5] != 0 for r in rows)} chose another order")
+    ref = args.commit[0]
+    print(f"\n{len(rows)} tasks of {args.subgoals} subgoals, K <= {args.k}:")
+    for c in imaginers:
+        one = statistics.median(r[c, "one"] for r in rows)
+        many = statistics.median(r[c, "all"] for r in rows)
+        same = sum(r[c, "verdicts"] == r[ref, "verdicts"] for r in rows)
+        chose = sum(r[c, "chose"] == r[ref, "chose"] for r in rows)
+        print(f"commit {c}: median K=1 {one:.2f} s, all orders {many:.2f} s ({many / one:.1f}x);"
+              f" {sum(r[c, 'chose'] != 0 for r in rows)} chose another order; against commit "
+              f"{ref}: every verdict the same on {same}/{len(rows)}, the same choice on "
+              f"{chose}/{len(rows)}")
 
 
 if __name__ == "__main__":

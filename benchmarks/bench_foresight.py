@@ -173,6 +173,34 @@ def calibrate(family: str, rows: list[dict], models: ModelShelf) -> list[dict]:
     return rows
 
 
+def recheck(family: str, rows: list[dict], models: ModelShelf, commits: list[int]) -> str:
+    """The critic's straight-way prediction made again now, once per `commit` (imagined
+    chunks per imagined decision, `worldmodel.imagine.imagine`), against what MuJoCo did in
+    the stored rows: whether imagining with fewer searches still foresees the same harms."""
+    did = [bool(r["straight"]["side_effects"]) for r in rows]
+    seen: dict[int, list[bool]] = {}
+    lines = [f"{family}, {len(rows)} stored straight pushes ({sum(did)} did harm):",
+             "| commit | precision | recall | false alarms | same verdict as commit "
+             f"{commits[0]} | median imagination s |", "| --- | --- | --- | --- | --- | --- |"]
+    for c in commits:
+        imaginer, said, secs = WorldModelImaginer(models, commit=c), [], []
+        for r in rows:
+            world = world_for(family, r["seed"])
+            t0 = time.perf_counter()
+            f = foresee(imaginer.imagine, world, [episode(family, r["i"])])
+            secs.append(time.perf_counter() - t0)
+            said.append(bool(f.predicted))
+            world.close()
+        seen[c] = said
+        tp = sum(s and d for s, d in zip(said, did, strict=True))
+        fp = sum(s and not d for s, d in zip(said, did, strict=True))
+        same = sum(a == b for a, b in zip(said, seen[commits[0]], strict=True))
+        lines.append(f"| {c} | {tp}/{tp + fp} | {tp}/{sum(did)} | {fp}/{len(rows) - sum(did)} "
+                     f"| {same}/{len(rows)} | {np.median(secs):.2f} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", default="clutter")
@@ -180,6 +208,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/bench-foresight"))
     ap.add_argument("--calibrate", action="store_true", help="add the latent heads' reading "
                     "to stored rows that lack it (one imagination each), then print the table")
+    ap.add_argument("--recheck", type=int, nargs="+", metavar="COMMIT",
+                    help="only re-imagine the stored straight pushes with each of these "
+                         "commits (the first is the reference) and print the critic's "
+                         "calibration against what MuJoCo did; runs nothing in MuJoCo")
     args = ap.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -187,6 +219,17 @@ def main() -> None:
     rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
     done = {r["i"] for r in rows}
     models = ModelShelf()
+    if args.recheck:
+        if not rows:  # the rows BENCHMARKS.md reports are kept in git
+            path = Path(__file__).parent / "results" / f"foresight-{args.family}.jsonl"
+            if not path.exists():
+                raise SystemExit(f"no stored rows for {args.family}: run without --recheck "
+                                 "first")
+            rows = [json.loads(x) for x in path.read_text().splitlines()]
+        print(f"stored rows: {path}")
+        print(recheck(args.family, [r for r in rows if r["i"] < args.episodes], models,
+                      args.recheck))
+        return
     if args.calibrate:
         rows = calibrate(args.family, rows, models)
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))

@@ -50,6 +50,10 @@ class WorldModelImaginer:
 
     models: ModelShelf
     max_steps: int = 250
+    commit: int = 3
+    """imagined chunks carried out per imagined decision (`worldmodel.imagine.imagine`): 3
+    keeps the critic's verdicts as calibrated as 1 on the stored pushes of every family and
+    imagines about twice as fast (BENCHMARKS.md, "Committing to imagined chunks")"""
     _heads: dict = field(default_factory=dict)
 
     @property
@@ -74,7 +78,7 @@ class WorldModelImaginer:
         penalty = sum_penalties(avoid_penalty(world.layout, state, avoid) if avoid else None,
                                 edge_penalty(world.layout))
         im = wm_imagine(model, state, subgoal, world, max_steps=self.max_steps, avoid=avoid,
-                        penalty=penalty)
+                        penalty=penalty, commit=self.commit)
         ok = bool(im.reached)
         path = tuple(tuple(round(float(x), 3) for x in s) for s in im.states)
         heads = self.heads_for(world.layout.scenario)
@@ -185,7 +189,19 @@ def choose(imagine: ImagineFn, world: World, plans: list[list[Subgoal]], first: 
     foresight, every candidate's foresight)."""
     if not plans:
         raise ValueError("choose needs at least one plan")
-    seen = [foresee(imagine, world, plan, first, avoid, keep_clear) for plan in plans]
+    memo: dict = {}
+
+    def remembered(world: World, state: np.ndarray, subgoal: Subgoal,
+                   avoid: tuple[str, ...] = ()) -> Imagination:
+        """Candidates in other orders share imaginations (the same subgoal from the same
+        state, keeping clear of the same things): imagining is deterministic, so each is
+        made once."""
+        key = (np.asarray(state, float).tobytes(), repr(subgoal), tuple(avoid))
+        if key not in memo:
+            memo[key] = imagine(world, state, subgoal, avoid)
+        return memo[key]
+
+    seen = [foresee(remembered, world, plan, first, avoid, keep_clear) for plan in plans]
 
     def score(f: Foresight) -> tuple:
         return (len(f.unsafe), round(harm(f.chosen), 3), any(not im.ok for _, im in f.imagined),

@@ -47,7 +47,7 @@ class Imagined:
 def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | np.ndarray,
             world: World, max_steps: int = 300,
             config: PlannerConfig | None = None, avoid: tuple[str, ...] = (),
-            penalty: Penalty | None = None) -> Imagined:
+            penalty: Penalty | None = None, commit: int = 1) -> Imagined:
     """Predict the outcome from the true `state` (S,) of executing `subgoal_or_actions`.
 
     With a `Subgoal`, the latent planner plans chunk by chunk inside the model: each chunk's
@@ -57,6 +57,12 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
     multiple of the chunk). `avoid` and `penalty` plan round what must be left alone, as the
     executor does (`worldmodel.mpc.run_subgoal`): detour goal states, and a cost on the
     predicted states.
+
+    `commit` chunks of each imagined decision are carried out before the next one (the
+    executor commits to one): inside the model there is no model error for replanning to
+    correct, so committing to more costs little fidelity and divides the searches by up to
+    `commit` (`benchmarks/bench_critic.py` measures both). A decision is cut short where
+    the subgoal holds or the schedule's goal changes (behind the block -> pushing it).
     """
     k, n = model.config.chunk, model.config.n_dynamic
     state = np.asarray(state, float)
@@ -87,12 +93,17 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
     while not world.holds(subgoal, imagined[-1]) and len(actions) * k < max_steps:
         goals, gi = schedule(imagined[-1])
         d = planner.plan_latent(z, planner.goal_embeddings(goals[gi]))
-        planner.shift(1)
-        chunk = torch.from_numpy(d.actions[0]).float()  # (k, 2)
-        z = model.predict(z[None], chunk[None])[0]
-        latents.append(z)
-        actions.append(d.actions[0])
-        imagined.append(readout(z))
+        done = 0
+        for a in d.actions[:max(1, commit)]:
+            z = model.predict(z[None], torch.from_numpy(a).float()[None])[0]
+            latents.append(z)
+            actions.append(a)
+            imagined.append(readout(z))
+            done += 1
+            if (world.holds(subgoal, imagined[-1]) or len(actions) * k >= max_steps
+                    or done == commit or schedule(imagined[-1])[1] != gi):
+                break
+        planner.shift(done)
     acts = np.concatenate(actions) if actions else np.zeros((0, 2))
     return Imagined(acts, np.asarray(imagined), imagined[-1],
                     world.holds(subgoal, imagined[-1]), torch.stack(latents).numpy())

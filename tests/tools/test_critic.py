@@ -53,3 +53,24 @@ def test_ties_keep_the_llms_own_plan():
                                     target=world.layout.targets[0].name))
     i, f, _ = choose(safe, world, [[first, second], [second, first]])
     assert i == 0 and not f.chosen
+
+
+def test_candidates_share_the_imaginations_they_have_in_common():
+    """The same plan twice is the same imagining: each distinct (state, subgoal, what to keep
+    clear of) is imagined once, and the verdicts are those of imagining every candidate
+    afresh. Afresh: the plan that strikes the glass is imagined as it stands and again
+    keeping clear of the glass (4), the other order once (2), the repeat again (4)."""
+    world, first, second = _scene()
+    calls = []
+    imagine = _imaginer(world, first)
+
+    def counted(world_, state, subgoal, avoid=()):
+        calls.append(subgoal)
+        return imagine(world_, state, subgoal, avoid)
+
+    plans = [[first, second], [second, first], [first, second]]
+    i, f, seen = choose(counted, world, plans)
+    assert len(calls) == 6, calls
+    fresh = [choose(imagine, world, [p])[2][0] for p in plans]
+    assert [s.predicted for s in seen] == [s.predicted for s in fresh]
+    assert i == 1 and not f.chosen
