@@ -43,6 +43,20 @@ class Imagined:
         return f"after {len(self.actions)} steps the model predicts " + ", ".join(parts) + verdict
 
 
+def _open_loop(model: WorldModel, z: torch.Tensor, actions: np.ndarray, state: np.ndarray,
+               readout) -> Imagined:
+    """Roll `actions` (T, 2) out from the embedding `z` open-loop (T padded with zeros to a
+    multiple of the chunk)."""
+    k = model.config.chunk
+    a = np.asarray(actions, np.float32).reshape(-1, 2)
+    pad = (-len(a)) % k
+    chunks = torch.from_numpy(np.concatenate([a, np.zeros((pad, 2), np.float32)]))
+    zs = model.rollout(z[None], chunks.view(1, -1, k, 2))[0]  # (n, D)
+    imagined = [state] + [readout(zi) for zi in zs]
+    return Imagined(a, np.asarray(imagined), imagined[-1], None,
+                    torch.cat([z[None], zs]).numpy())
+
+
 @torch.no_grad()
 def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | np.ndarray,
             world: World, max_steps: int = 300,
@@ -58,11 +72,11 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
     executor does (`worldmodel.mpc.run_subgoal`): detour goal states, and a cost on the
     predicted states.
 
-    `commit` chunks of each imagined decision are carried out before the next one (the
-    executor commits to one): inside the model there is no model error for replanning to
-    correct, so committing to more costs little fidelity and divides the searches by up to
-    `commit` (`benchmarks/bench_critic.py` measures both). A decision is cut short where
-    the subgoal holds or the schedule's goal changes (behind the block -> pushing it).
+    `commit` chunks of each imagined decision are carried out before the next (the executor
+    commits to one): inside the model there is no model error for replanning to correct, so
+    committing to more costs little fidelity and divides the searches by up to `commit`
+    (BENCHMARKS.md). A decision is cut short where the subgoal holds or the schedule's goal
+    changes (behind the block -> pushing it).
     """
     k, n = model.config.chunk, model.config.n_dynamic
     state = np.asarray(state, float)
@@ -79,13 +93,7 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
     z = planner.encode_state(state)  # (D,)
     imagined = [state]
     if not isinstance(subgoal_or_actions, Subgoal):
-        a = np.asarray(subgoal_or_actions, np.float32).reshape(-1, 2)
-        pad = (-len(a)) % k
-        chunks = torch.from_numpy(np.concatenate([a, np.zeros((pad, 2), np.float32)]))
-        zs = model.rollout(z[None], chunks.view(1, -1, k, 2))[0]  # (n, D)
-        imagined += [readout(zi) for zi in zs]
-        return Imagined(a, np.asarray(imagined), imagined[-1], None,
-                        torch.cat([z[None], zs]).numpy())
+        return _open_loop(model, z, subgoal_or_actions, state, readout)
     subgoal = subgoal_or_actions
     schedule = GoalSchedule(world, subgoal, avoid)
     actions: list[np.ndarray] = []
@@ -93,17 +101,16 @@ def imagine(model: WorldModel, state: np.ndarray, subgoal_or_actions: Subgoal | 
     while not world.holds(subgoal, imagined[-1]) and len(actions) * k < max_steps:
         goals, gi = schedule(imagined[-1])
         d = planner.plan_latent(z, planner.goal_embeddings(goals[gi]))
-        done = 0
+        before = len(actions)
         for a in d.actions[:max(1, commit)]:
             z = model.predict(z[None], torch.from_numpy(a).float()[None])[0]
             latents.append(z)
             actions.append(a)
             imagined.append(readout(z))
-            done += 1
             if (world.holds(subgoal, imagined[-1]) or len(actions) * k >= max_steps
-                    or done == commit or schedule(imagined[-1])[1] != gi):
+                    or schedule(imagined[-1])[1] != gi):
                 break
-        planner.shift(done)
+        planner.shift(len(actions) - before)
     acts = np.concatenate(actions) if actions else np.zeros((0, 2))
     return Imagined(acts, np.asarray(imagined), imagined[-1],
                     world.holds(subgoal, imagined[-1]), torch.stack(latents).numpy())
