@@ -80,13 +80,12 @@ def test_generic_json_answers(backend):
     ("Which block is nearest to you?", "answer"),
     ("Never mind.", "stop"),
     ("What would happen if you push the red block into the green zone?", "imagine"),
-    # Known misses of the shipped adapter (issue 14 stays open; BENCHMARKS.md): on sort/0 it
-    # reads both as a plan, so they would move something. strict: a fix makes them fail here,
-    # and the marks go.
+    ("Go to the kitchen.", "clarify"),  # stage 9 read it as going to the green zone
+    # A known miss of the shipped adapter (issue 14 stays open; BENCHMARKS.md): on sort/0 it
+    # reads it as a plan, which would move something. strict: a fix makes it fail here, and
+    # the mark goes.
     pytest.param("Lift the red block.", "cannot", marks=pytest.mark.xfail(
         strict=True, reason="the shipped 135M adapter reads it as a push into the red zone")),
-    pytest.param("Go to the kitchen.", "clarify", marks=pytest.mark.xfail(
-        strict=True, reason="the shipped 135M adapter reads it as going to the green zone")),
 ])
 def test_messages_that_move_nothing_are_read_as_such(backend, sort, message, intent):
     d = decompose(backend, sort, message)
@@ -96,7 +95,7 @@ def test_messages_that_move_nothing_are_read_as_such(backend, sort, message, int
 
 @pytest.mark.parametrize("message", ["Lift the red block.", "Go to the kitchen."])
 def test_a_misread_that_would_move_asks_first(backend, sort, message):
-    """The two misreads above name no target, yet the model's plan takes something to one:
+    """Misreads that name no target, yet the model's plan takes something to one:
     the agent says what it understood and waits for a yes (`Decomposition.doubt`)."""
     d = decompose(backend, sort, message)
     assert d.plan is None or d.asks_first, d.raw
