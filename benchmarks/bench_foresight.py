@@ -178,25 +178,30 @@ def recheck(family: str, rows: list[dict], models: ModelShelf, commits: list[int
     chunks per imagined decision, `worldmodel.imagine.imagine`), against what MuJoCo did in
     the stored rows: whether imagining with fewer searches still foresees the same harms."""
     did = [bool(r["straight"]["side_effects"]) for r in rows]
+    got = [bool(r["straight"]["reached"]) for r in rows]
     seen: dict[int, list[bool]] = {}
-    lines = [f"{family}, {len(rows)} stored straight pushes ({sum(did)} did harm):",
+    lines = [f"{family}, {len(rows)} stored straight pushes ({sum(did)} did harm, "
+             f"{sum(got)} reached):",
              "| commit | precision | recall | false alarms | same verdict as commit "
-             f"{commits[0]} | median imagination s |", "| --- | --- | --- | --- | --- | --- |"]
+             f"{commits[0]} | predicted reached (as MuJoCo) | median imagination s |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for c in commits:
-        imaginer, said, secs = WorldModelImaginer(models, commit=c), [], []
+        imaginer, said, secs, reach = WorldModelImaginer(models, commit=c), [], [], []
         for r in rows:
             world = world_for(family, r["seed"])
             t0 = time.perf_counter()
             f = foresee(imaginer.imagine, world, [episode(family, r["i"])])
             secs.append(time.perf_counter() - t0)
             said.append(bool(f.predicted))
+            reach.append(all(im.ok for _, im in f.straight))
             world.close()
         seen[c] = said
         tp = sum(s and d for s, d in zip(said, did, strict=True))
         fp = sum(s and not d for s, d in zip(said, did, strict=True))
         same = sum(a == b for a, b in zip(said, seen[commits[0]], strict=True))
+        agree = sum(a == b for a, b in zip(reach, got, strict=True))
         lines.append(f"| {c} | {tp}/{tp + fp} | {tp}/{sum(did)} | {fp}/{len(rows) - sum(did)} "
-                     f"| {same}/{len(rows)} | {np.median(secs):.2f} |")
+                     f"| {same}/{len(rows)} | {sum(reach)} ({agree}) | {np.median(secs):.2f} |")
         print(lines[-1], flush=True)
     return "\n".join(lines)
 
