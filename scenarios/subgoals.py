@@ -81,3 +81,28 @@ class Plan(BaseModel):
         if self.avoid:
             said += ", without touching the " + " or the ".join(self.avoid)
         return said
+
+
+def _segments(subgoals: list[Subgoal]) -> list[tuple[str, dict[str, list[str]]]]:
+    """`subgoals` cut at each `go`: (the go, {block: its pushes in order}) per segment."""
+    out: list[tuple[str, dict[str, list[str]]]] = [("", {})]
+    for s in subgoals:
+        if s.skill == "go":
+            out.append((s.model_dump_json(), {}))
+        else:
+            out[-1][1].setdefault(s.object, []).append(s.model_dump_json())
+    return out
+
+
+def means_the_same(a: list[Subgoal], b: list[Subgoal]) -> bool:
+    """Whether doing `b` does what `a` asks, perhaps in another order: the same `go`s in the
+    same order, each block's pushes in the same order, no push moved across a `go`. Pushes of
+    different blocks between two `go`s may swap (where each block ends up does not depend on
+    which goes first); two pushes of one block may not (the last one says where it ends)."""
+    return _segments(a) == _segments(b)
+
+
+def reorderable(subgoals: list[Subgoal]) -> bool:
+    """Whether another order means the same (`means_the_same`): two pushes of different
+    blocks between the same two `go`s."""
+    return any(len(blocks) > 1 for _, blocks in _segments(subgoals))

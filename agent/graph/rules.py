@@ -2,18 +2,13 @@
 
 - After a subgoal is achieved, a push that a later subgoal knocked out is done again, next.
 - A revision re-plans the work that is left; it may not add work nobody asked for.
-- A revision prompted by the imagination check may not lose the work after the vetoed step.
+- A revision may not change what the work left means: it may reorder pushes of different
+  blocks, not drop later work nor reorder one block's pushes.
 """
 
 from __future__ import annotations
 
-from scenarios.subgoals import Subgoal
-
-
-def keeps_order(plan: list[Subgoal], needed: list[Subgoal]) -> bool:
-    """Whether `needed` occurs in `plan` in order (other subgoals may come between)."""
-    it = iter(plan)
-    return all(any(s == x for x in it) for s in needed)
+from scenarios.subgoals import Subgoal, means_the_same
 
 
 def with_restores(plan: list[Subgoal], current: int, undone: list[Subgoal],
@@ -33,14 +28,17 @@ def merge_revision(left: list[Subgoal], proposed: list[Subgoal],
 
     The small planner sometimes invents a push of another block, which then moves that block
     for nothing; subgoals not in `left` are dropped (and `left` kept if nothing remains).
+    What is kept must still do what `left` asks (`means_the_same`), perhaps without the
+    subgoal that failed or was vetoed: a revision may swap pushes of different blocks, not
+    drop later work nor swap two pushes of one block (measured: after a veto the LLM put
+    "push the purple block into the red zone" before "... into the yellow zone", and the
+    block ended in the wrong zone).
     """
     kept = [s for s in proposed if s in left]
     invented = [s.text() for s in proposed if s not in left]
     notes = ["dropped, not part of the work left: " + "; ".join(invented)] if invented else []
-    if not after_failure and not keeps_order(kept, left[1:]):
-        # The imagination check is advice: a revision it prompted may change how the vetoed
-        # subgoal is reached, not drop what the person asked for after it.
-        notes.append("the revision lost work the instruction asks for; acting on the plan "
+    if kept and not (means_the_same(kept, left) or means_the_same(kept, left[1:])):
+        notes.append("the revision changed what the instruction asks for; acting on the plan "
                      "as it was")
         kept = left
     return kept or left, notes

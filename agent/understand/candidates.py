@@ -22,7 +22,7 @@ from agent.understand.decompose import (
 )
 from agent.understand.prompts import plan_messages
 from scenarios.scene import SceneDescription
-from scenarios.subgoals import Plan
+from scenarios.subgoals import Plan, means_the_same, reorderable
 
 TEMPERATURE = 0.8
 """of the drawn plans: high enough that a 135M model trained to one answer gives another"""
@@ -32,27 +32,10 @@ def key(plan: Plan) -> tuple:
     return (tuple(s.model_dump_json() for s in plan.subgoals), tuple(sorted(plan.avoid)))
 
 
-def _segments(plan: Plan) -> list[tuple[str, dict[str, list[str]]]]:
-    """The plan cut at each `go`: (the go, {block: its pushes in order}) per segment."""
-    out: list[tuple[str, dict[str, list[str]]]] = [("", {})]
-    for s in plan.subgoals:
-        if s.skill == "go":
-            out.append((s.model_dump_json(), {}))
-        else:
-            out[-1][1].setdefault(s.object, []).append(s.model_dump_json())
-    return out
-
-
-def reorderable(plan: Plan) -> bool:
-    """Whether any other order means the same: two pushes of different blocks between the
-    same two `go`s."""
-    return any(len(blocks) > 1 for _, blocks in _segments(plan))
-
-
 def same_meaning(a: Plan, b: Plan) -> bool:
-    """`b` does what `a` does, perhaps in another order: the same `go`s in the same order,
-    each block's pushes in the same order, no push moved across a `go`, the same avoids."""
-    return _segments(a) == _segments(b) and sorted(a.avoid) == sorted(b.avoid)
+    """`b` does what `a` does, perhaps in another order (`means_the_same`), with the same
+    avoids."""
+    return means_the_same(a.subgoals, b.subgoals) and sorted(a.avoid) == sorted(b.avoid)
 
 
 def reorderings(plan: Plan) -> list[Plan]:
@@ -104,7 +87,7 @@ def candidates(backend: LLMBackend, scene: SceneDescription, instruction: str, p
             seen.add(key(p))
             out.append(p)
     usage = Usage()
-    if len(out) < k and reorderable(plan):  # else every plan meaning the same is `plan`
+    if len(out) < k and reorderable(plan.subgoals):  # else every plan meaning the same is `plan`
         more, usage = drawn(backend, scene, instruction, k - 1)
         for p in more:
             if len(out) < k and key(p) not in seen and same_meaning(plan, p):

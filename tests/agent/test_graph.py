@@ -13,6 +13,7 @@ import pytest
 from agent.api import Agent
 from agent.graph.budgets import Budgets
 from agent.graph.contracts import Resources
+from agent.graph.rules import merge_revision
 from agent.runs.store import RunStore
 from scenarios import world_for
 from scenarios.side_effects import SideEffect
@@ -234,6 +235,20 @@ def test_a_veto_revision_that_loses_work_is_not_taken(tmp_path):
     assert revised and revised[0].plan == [Subgoal.model_validate(p).model_dump() for p in plan]
     assert "acting on the plan" in revised[0].reason
     assert rec.success and rec.subgoals_done == 2
+
+
+def test_a_revision_may_reorder_pushes_of_different_blocks_not_of_one_block():
+    def push(block, zone):
+        return Subgoal(skill="push", object=f"{block} block", target=f"{zone} zone")
+
+    twice = [push("purple", "yellow"), push("purple", "red")]  # ends in the red zone
+    kept, notes = merge_revision(twice, twice[::-1], after_failure=False)
+    assert kept == twice and "acting on the plan as it was" in notes[0]
+    kept, notes = merge_revision(twice, twice[::-1], after_failure=True)
+    assert kept == twice
+    two = [push("red", "blue"), push("green", "yellow")]
+    assert merge_revision(two, two[::-1], after_failure=False) == (two[::-1], [])
+    assert merge_revision(two, two[1:], after_failure=True) == (two[1:], [])  # the failed one
 
 
 class BlockerAwareImaginer:
