@@ -218,10 +218,15 @@ class EventRenderer:
 
     def _on_plan(self, event: ev.PlanMade) -> None:
         self.close()
+        if event.unchanged:  # the same table again would read as a change
+            self.console.print("  the plan stands as it was: acting on it despite the "
+                               "prediction" + (f" ({escape(event.reason)})" if event.reason
+                                               else ""))
+            return
         if event.revised:
             self.predicted.clear()
         self.console.print(plan_table(event.plan, "revised plan" if event.revised else "plan"))
-        for p in event.problems:
+        for p in [*event.problems, *([event.reason] if event.revised and event.reason else [])]:
             self.console.print(f"  note: {escape(p)}")
         self._spin("checking the plan")
 

@@ -45,6 +45,8 @@ class PlanMade:
     problems: list[str] = field(default_factory=list)
     revised: bool = False
     reason: str = ""
+    unchanged: bool = False
+    """a revision after a veto that kept the plan as it was: it is acted on as it stands"""
 
 
 @dataclass(frozen=True)

@@ -284,7 +284,7 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
         emit(ev.Imagined(i, r["subgoal"], state["revisions"], im.ok, im.reason,
                          im.predicted_state, im.steps))
     out: dict = {"foresight": [], **update, "imagination": results, "feedback": None,
-                 "keep_clear": clear}
+                 "keep_clear": clear, "verdict_stands": False}
     question = _confirmation(state, unsafe)
     if question is not None:  # nothing moves before the person says go ahead
         emit(ev.Question(question))
@@ -419,8 +419,12 @@ def revise(state: AgentState, config: RunnableConfig, *, res: Resources,
     proposed = list(d.plan.subgoals) if d.plan is not None else []
     kept, notes = merge_revision(plan[current:], proposed, after_failure=real)
     new = [s.model_dump() for s in done + kept]
-    emit(ev.PlanMade(new, revised=True, reason="; ".join(notes)))
-    return {**out, "plan": new, "attempt": 1, "subgoal_steps": 0, "subgoal_ms": []}
+    # imagining is deterministic: the same plan from the same state would be foreseen the
+    # same, so a vetoed plan kept as it was is acted on without imagining it again
+    stands = not real and new == state["plan"]
+    emit(ev.PlanMade(new, revised=True, reason="; ".join(notes), unchanged=stands))
+    return {**out, "plan": new, "attempt": 1, "subgoal_steps": 0, "subgoal_ms": [],
+            "verdict_stands": stands}
 
 
 def report(state: AgentState, config: RunnableConfig, *, scenes: Scenes) -> dict:

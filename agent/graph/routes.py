@@ -67,4 +67,8 @@ def after_verify(state: AgentState) -> str:
 
 
 def after_revise(state: AgentState, *, res: Resources) -> str:
-    return "report" if state["status"] == "failed" else _act_or_imagine(res)
+    if state["status"] == "failed":
+        return "report"
+    # a vetoed plan the LLM kept as it was: its imagination stands (`nodes.revise`); runs
+    # stored before the field existed lack it
+    return "act" if state.get("verdict_stands") else _act_or_imagine(res)

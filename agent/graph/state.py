@@ -49,6 +49,7 @@ class AgentState(TypedDict):
     foresight: Annotated[list[dict], operator.add]  # the critic's verdicts: at_step, text
     feedback: str | None  # why the plan goes back to the LLM
     feedback_from: str | None  # "imagination" or "execution"
+    verdict_stands: bool  # the LLM kept a vetoed plan as it was: acted on, not imagined again
     steps: int
     monitor_done: int
     llm_calls: int
@@ -72,6 +73,7 @@ def initial_state(scenario: str, seed: int, instruction: str, ground_truth: list
         current=0, attempt=1, subgoal_steps=0, subgoal_seconds=0.0, subgoal_ms=[],
         outcomes=[], revisions=0, restores=0, vetoes=[], clarifications=[], question=None,
         confirm=None, confirming=None,
-        imagination=[], foresight=[], feedback=None, feedback_from=None, steps=0, monitor_done=0,
+        imagination=[], foresight=[], feedback=None, feedback_from=None, verdict_stands=False,
+        steps=0, monitor_done=0,
         llm_calls=0, prompt_tokens=0, completion_tokens=0, llm_seconds=0.0, seconds=0.0,
         status="running", reason="")

@@ -158,10 +158,13 @@ def test_imagined_failure_is_sent_back_once_then_acted_on(tmp_path):
     assert [c[0] for c in dec.calls] == ["decompose", "revise"]
     assert "the world model predicts" in dec.calls[1][1]
     assert "predicted to stay put" in dec.calls[1][1]
-    # The LLM kept the subgoal: it is tried for real, and the veto cost no revision.
+    # The LLM kept the subgoal: it is tried for real, and the veto cost no revision. The
+    # same plan from the same state is not imagined again: the verdict stands.
     assert rec.success and rec.revisions == 0
-    assert [e.ok for e in events if e.kind == "imagined"] == [False, False]
-    assert len(rec.imagination) == 2
+    assert [e.ok for e in events if e.kind == "imagined"] == [False]
+    assert len(rec.imagination) == 1 and len(imaginer.checked) == 1
+    kept = [e for e in events if e.kind == "plan" and e.revised]
+    assert len(kept) == 1 and kept[0].unchanged
 
 
 class ClumsyExecutor(ScriptedExecutor):
