@@ -92,6 +92,32 @@ def ranked(world: World, state: np.ndarray, query: Query) -> str:
             f"{'me' if ref == AGENT else 'the ' + ref}: {100 * dist[pick]:.0f} cm away.")
 
 
+EDGE_NEAR = 0.25
+"""metres from an open edge within which a block is said to be near it"""
+
+
+def edges(world: World, state: np.ndarray) -> str:
+    """The table's open edges, if any, and the blocks within EDGE_NEAR of one (or else the
+    nearest block to one): what a person must know before asking for a push on a ledge (""
+    on a walled table)."""
+    open_edges = world.layout.open_edges
+    if not open_edges:
+        return ""
+    half = world.layout.arena_half
+    gaps = []
+    for b in world.layout.blocks:
+        x, y = position(world, state, b.name)
+        gap = {"north": half - y, "south": half + y, "east": half - x, "west": half + x}
+        e = min(open_edges, key=gap.get)
+        gaps.append((max(gap[e], 0.0), b.name, e))
+    near = [g for g in sorted(gaps) if g[0] < EDGE_NEAR] or sorted(gaps)[:1]
+    said = [f"the {name} is {100 * gap:.0f} cm from the {e} edge" for gap, name, e in near]
+    two = len(open_edges) > 1
+    return (f" The {' and '.join(open_edges)} edge{'s are' if two else ' is'} open: a block "
+            f"pushed past {'one' if two else 'it'} falls off. "
+            + "; ".join(said).capitalize() + ".")
+
+
 def answer(world: World, state: np.ndarray, query: Query) -> str:
     """The answer to `query` in the scene `world` at `state`, in plain words."""
     state = np.asarray(state, float)
@@ -103,11 +129,11 @@ def answer(world: World, state: np.ndarray, query: Query) -> str:
         glasses = [b.name for b in layout.blocks if b.fragile]
         pads = [t.name for t in layout.targets if t.kind == "pad"]
         zones = [t.name for t in layout.targets if t.kind == "zone"]
-        parts = [f"{len(v)} {k}: {', '.join(v)}" for k, v in
+        parts = [f"{len(v)} {k} ({', '.join(v)})" for k, v in
                  (("blocks", blocks), ("pads", pads), ("zones", zones)) if v]
         parts += [f"a {g} that breaks when struck" for g in glasses]
         rooms = f"; rooms: {', '.join(r.name for r in layout.rooms)}" if layout.rooms else ""
-        return "Here: " + "; ".join(parts) + rooms + "."
+        return "Here there are " + "; ".join(parts) + rooms + "." + edges(world, state)
     name = query.object or AGENT
     if query.ask == "where":
         return where(world, state, name)
@@ -185,6 +211,8 @@ def foresee(world: World, state: np.ndarray, plan: Plan,
             odds = [f"{what} {100 * heads[k]:.0f}%" for k, what in
                     (("holds", "it holds"), ("harm", "a side effect")) if k in heads]
             text += " (read from the imagined latent: " + ", ".join(odds) + ")"
+            if "holds" in heads and (heads["holds"] >= 0.5) != im.ok:
+                text += "; the two readings disagree, so I am not sure"
         said.append(text + ".")
         if not im.ok:
             break

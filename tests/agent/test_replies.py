@@ -206,10 +206,14 @@ def test_a_glass_is_not_a_block_and_a_ledge_is_not_walled():
     said = answer(world, state, Query(ask="nearest", object="agent", kind="block"))
     assert glass.name not in said and said.startswith("The ") and "block nearest" in said
     listed = answer(world, state, Query(ask="list"))
-    assert "2 blocks:" in listed and f"a {glass.name} that breaks when struck" in listed
+    assert "2 blocks (" in listed and f"a {glass.name} that breaks when struck" in listed
+    assert "edge" not in listed  # walls all round
     assert "push the glass" not in cannot("lift", glass.name, world)
     ledge = world_for("ledge", 0)
     assert ledge.layout.open_edges
     why = cannot("off_table", ledge.layout.blocks[0].name, ledge)
     assert "walls all round" not in why and "falls" in why
+    said = answer(ledge, ledge.state(), Query(ask="list"))  # the open edges, and who is near
+    assert all(f"{e} edge" in said for e in ledge.layout.open_edges) and "falls off" in said
+    assert " cm from the " in said  # how close the blocks nearest an open edge are
     assert "walls all round" in cannot("off_table", "red block", world_for("push", 0))
