@@ -7,6 +7,7 @@ the target's disc); a room is the room whose bounds hold the centre.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -220,13 +221,22 @@ def foresee(world: World, state: np.ndarray, plan: Plan,
     return " ".join(said) + " Nothing moved."
 
 
+_EDGE = re.compile(r"\b(edges?|ledges?|fall(s|ing)?\s+off|drops?\s+off)\b", re.IGNORECASE)
+WALLED = "The table has walls all round: nothing can fall off it."
+
+
 def respond(world: World, state: np.ndarray, reply: Reply,
-            imagine: Callable | None = None) -> str:
+            imagine: Callable | None = None, message: str = "") -> str:
     """What the agent says to a reply that moves nothing: the answer from the true scene, the
-    world model's prediction, why not, or that it stopped."""
+    world model's prediction, why not, or that it stopped. A question whose `message` names an
+    edge ("is anything near the edge?") gets the table's edges first: no query kind asks
+    about them, and the nearest zone alone is not an answer to it."""
     if reply.intent == "answer":
         assert reply.query is not None
-        return answer(world, state, reply.query)
+        text = answer(world, state, reply.query)
+        if reply.query.ask != "list" and _EDGE.search(message):
+            text = f"{edges(world, state).strip() or WALLED} {text}"
+        return text
     if reply.intent == "imagine":
         assert reply.plan is not None
         return foresee(world, state, reply.plan, imagine)

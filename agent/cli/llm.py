@@ -52,7 +52,8 @@ def decompose(
 
             imagine = WorldModelImaginer(ModelShelf()).imagine
         start = np.asarray(world.state())
-        reply = reply.model_copy(update={"text": answers.respond(world, start, reply, imagine)})
+        text = answers.respond(world, start, reply, imagine, instruction)
+        reply = reply.model_copy(update={"text": text})
     if as_json:
         data = (reply.contract() if reply is not None else
                 {"intent": "clarify", "plan": None, "text": result.question or ""})

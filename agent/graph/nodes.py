@@ -164,7 +164,9 @@ def respond(state: AgentState, config: RunnableConfig, *, res: Resources,
     before = world.state()
     imagine = res.imaginer.imagine if res.imaginer is not None else None
     try:
-        text = answers.respond(world, before, reply, imagine)
+        asked = state["clarifications"]
+        said = asked[-1]["answer"] if asked else state["instruction"]
+        text = answers.respond(world, before, reply, imagine, said or "")
     finally:
         world.set_state(before)  # imagining reads the world; it never moves it
     emit(ev.Replied(reply.intent, text))

@@ -265,12 +265,32 @@ def doubts(scene: SceneDescription, instruction: str, plan: Plan,
     act messages (0 of 1,665, train and test splits); None when there is no doubt."""
     if confidence is not None and confidence < ACT_SURE:
         return f"I am only {100 * confidence:.0f}% sure you asked me to act"
-    if not _TARGET_WORDS.search(instruction):
-        said = mentions(scene, instruction)
-        named = [s.target for s in plan.subgoals if not said.get(s.target)]
-        if named:
-            return f"you did not mention the {named[0]}"
-    return None
+    unsaid = unmentioned_target(scene, instruction, plan)
+    return f"you did not mention the {unsaid.target}" if unsaid else None
+
+
+def unmentioned_target(scene: SceneDescription, instruction: str, plan: Plan) -> Subgoal | None:
+    """The first subgoal of `plan` taking something to a target that `instruction`, which
+    refers to no target at all, never names ("push it to the west" read as a push into a
+    zone); None otherwise. Fires on none of the generator's act or what-if messages."""
+    if _TARGET_WORDS.search(instruction):
+        return None
+    said = mentions(scene, instruction)
+    return next((s for s in plan.subgoals if not said.get(s.target)), None)
+
+
+def where_to(unsaid: Subgoal, usage: Usage, raw: list[str]) -> Decomposition:
+    """A what-if whose plan goes to a target the person never named: ask where, rather than
+    answer about a place they did not mean."""
+    what = "the agent" if unsaid.skill == "go" else f"the {unsaid.object}"
+    question = (f"Where should {what} go? You did not name a place, and I would only be "
+                f"guessing the {unsaid.target}. Ask again with one, e.g. 'what would happen if "
+                f"{'you went' if unsaid.skill == 'go' else f'you pushed the {unsaid.object}'}"
+                f" to the left of the {unsaid.target}?'")
+    about = "where " + ("to go" if unsaid.skill == "go" else f"the {unsaid.object} goes")
+    return Decomposition(reply=Reply(intent="clarify", about=about[:40], text=question),
+                         question=question, problems=[f"you did not mention the {unsaid.target}"],
+                         usage=usage, attempts=len(raw), raw=raw)
 
 
 def unasked_avoids(scene: SceneDescription, instruction: str, plan: Plan) -> list[str]:
@@ -472,7 +492,12 @@ def decompose(backend: LLMBackend, scene: SceneDescription, instruction: str) ->
         return Decomposition(reply=Reply(intent="clarify", about=ambiguous[0], text=question),
                              question=question, problems=[f"'the {k}' could be any of several"
                                                           for k in ambiguous])
-    return _ask(backend, scene, plan_messages(scene, instruction), instruction)
+    d = _ask(backend, scene, plan_messages(scene, instruction), instruction)
+    if d.reply is not None and d.reply.intent == "imagine" and d.reply.plan is not None:
+        unsaid = unmentioned_target(scene, instruction, d.reply.plan)
+        if unsaid is not None:
+            return where_to(unsaid, d.usage, d.raw)
+    return d
 
 
 def revise(backend: LLMBackend, scene: SceneDescription, instruction: str,

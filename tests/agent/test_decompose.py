@@ -263,3 +263,18 @@ def test_a_plan_to_a_target_the_message_never_mentions_is_in_doubt(sort):
     assert doubts(sort, "Push the red block above the green zone", p, 0.5) == (
         "I am only 50% sure you asked me to act")
     assert doubts(sort, "Push the red block above the green zone", p, None) is None
+
+
+def test_a_what_if_to_a_place_never_named_asks_where_instead_of_guessing(sort):
+    """Said in the chat: "what happens if I push the orange block to the west?" was imagined
+    as a push into a zone to the east and answered as if that had been asked."""
+    imagined = {"intent": "imagine", "plan": plan("push red block into green zone")}
+    d = decompose(ScriptedBackend([imagined]), sort,
+                  "What happens if I push the red block to the west?")
+    assert d.plan is None and d.reply.intent == "clarify" and not d.reply.moves
+    assert d.question.startswith("Where should the red block go?")
+    assert "green zone" in d.question and d.problems == ["you did not mention the green zone"]
+    # named, it is imagined as asked
+    d = decompose(ScriptedBackend([imagined]), sort,
+                  "What happens if I push the red block into the green zone?")
+    assert d.question is None and d.reply.intent == "imagine"

@@ -217,3 +217,21 @@ def test_a_glass_is_not_a_block_and_a_ledge_is_not_walled():
     assert all(f"{e} edge" in said for e in ledge.layout.open_edges) and "falls off" in said
     assert " cm from the " in said  # how close the blocks nearest an open edge are
     assert "walls all round" in cannot("off_table", "red block", world_for("push", 0))
+
+
+def test_a_question_about_the_edge_is_answered_with_the_edges():
+    """"Is anything near the edge?" has no query kind of its own; the model read it as the
+    nearest zone, which said nothing of the edge. The open edges come first; on a walled
+    table, that nothing can fall."""
+    from tools.answers import respond
+
+    nearest = Reply(intent="answer", query=Query(ask="nearest", object="agent", kind="zone"))
+    ledge = world_for("ledge", 0)
+    said = respond(ledge, ledge.state(), nearest, message="is anything near the edge?")
+    assert said.startswith("The ") and "falls off" in said and " cm from the " in said
+    assert "zone nearest to me" in said  # what was asked as read is still answered
+    plain = respond(ledge, ledge.state(), nearest, message="which zone is closest to you?")
+    assert "falls off" not in plain
+    push = world_for("push", 0)
+    said = respond(push, push.state(), nearest, message="could a block fall off the edge?")
+    assert said.startswith("The table has walls all round")
