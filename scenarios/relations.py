@@ -154,11 +154,24 @@ def segment_distance(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> float:
     return float(np.linalg.norm(a + t * d - p))
 
 
+INSIDE_SLACK = 0.03
+"""metres a path starting inside a keep-clear circle may come nearer its centre before it
+counts as crossing it (about the probe's error, as `tools.acting.CLOSE_SLACK`)"""
+
+
 def _blocking(a: np.ndarray, b: np.ndarray, centre: np.ndarray, radius: float) -> bool:
-    """Whether the segment a -> b passes within `radius` of `centre`, neither end inside."""
-    if min(np.linalg.norm(a - centre), np.linalg.norm(b - centre)) <= radius:
-        return False  # starting or ending inside: no detour can help
-    return segment_distance(a, b, centre) < radius
+    """Whether the segment a -> b passes within `radius` of `centre` and going beside it can
+    help: never when b is inside; when a is inside, only where the path comes more than
+    INSIDE_SLACK nearer still (the thing lies ahead, not beside). A push that had drifted
+    against the glass on the way round was left aiming straight through it, and stalled
+    (fragile, watched: the avoid cost forbade the push, and nothing else was asked for)."""
+    here = float(np.linalg.norm(a - centre))
+    if np.linalg.norm(b - centre) <= radius:
+        return False  # ending inside: no detour can help
+    near = segment_distance(a, b, centre)
+    if here <= radius:
+        return near < here - INSIDE_SLACK
+    return near < radius
 
 
 def detour(layout: Layout, start: np.ndarray, route: list[np.ndarray],
