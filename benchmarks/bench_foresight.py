@@ -68,6 +68,12 @@ def episode(family: str, i: int) -> Subgoal:
                    target=zones[int(rng.integers(len(zones)))].name)
 
 
+def unnamed(family: str, i: int) -> tuple[str, ...]:
+    """The blocks episode `i`'s push does not name: what the rule keeps clear of."""
+    layout = world_for(family, FIRST_SEED + i).layout
+    return tuple(b.name for b in layout.blocks if b.name != episode(family, i).object)
+
+
 def carry_out(family: str, i: int, executor, avoid: tuple[str, ...]) -> dict:
     world = world_for(family, FIRST_SEED + i)
     sg = episode(family, i)
@@ -96,9 +102,8 @@ def run_episode(family: str, i: int, models: ModelShelf) -> dict:
     row["foresight"] = carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
                                  f.keep_clear)
     row["scripted"] = carry_out(family, i, ScriptedExecutor(), ())
-    others = tuple(b.name for b in world.layout.blocks if b.name != sg.object)
     row["rule"] = carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
-                            others)
+                            unnamed(family, i))
     return row
 
 
@@ -206,6 +211,39 @@ def recheck(family: str, rows: list[dict], models: ModelShelf, commits: list[int
     return "\n".join(lines)
 
 
+def rule_only(family: str, episodes: int, out: Path, models: ModelShelf) -> str:
+    """Only the `rule` way (nothing imagined: a few seconds an episode), into
+    OUT/FAMILY-rule.jsonl, resumed if interrupted; compared per episode with the stored rows in
+    benchmarks/results/ (what a change to going round did, with no critic in between)."""
+    path = out / f"{family}-rule.jsonl"
+    rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    done = {r["i"] for r in rows}
+    with open(path, "a") as f:
+        for i in range(episodes):
+            if i in done:
+                continue
+            row = {"i": i, **carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
+                                       unnamed(family, i))}
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            rows.append(row)
+    rows = [r for r in rows if r["i"] < episodes]
+    n = len(rows)
+    lines = [f"rule, {family}: success {_rate(sum(r['success'] for r in rows), n)}, reached "
+             f"{sum(r['reached'] for r in rows)}/{n}, side effect "
+             f"{sum(bool(r['side_effects']) for r in rows)}/{n}"]
+    stored = Path(__file__).parent / "results" / f"foresight-{family}.jsonl"
+    if stored.exists():
+        before = {r["i"]: r["rule"] for r in map(json.loads, stored.read_text().splitlines())}
+        both = [r for r in rows if r["i"] in before]
+        won = [r["i"] for r in both if r["success"] and not before[r["i"]]["success"]]
+        lost = [r["i"] for r in both if not r["success"] and before[r["i"]]["success"]]
+        lines.append(f"against the stored rows ({stored.name}, {len(both)} episodes): stored "
+                     f"{sum(before[r['i']]['success'] for r in both)}/{len(both)}; won {won}, "
+                     f"lost {lost}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--family", default="clutter")
@@ -217,9 +255,14 @@ def main() -> None:
                     help="only re-imagine the stored straight pushes with each of these "
                          "commits (the first is the reference) and print the critic's "
                          "calibration against what MuJoCo did; runs nothing in MuJoCo")
+    ap.add_argument("--rule-only", action="store_true", help="run only the rule way (no "
+                    "imagination) and compare it per episode with the stored rows")
     args = ap.parse_args()
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.rule_only:
+        print(rule_only(args.family, args.episodes, args.out, ModelShelf()))
+        return
     path = args.out / f"{args.family}.jsonl"
     rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
     done = {r["i"] for r in rows}
