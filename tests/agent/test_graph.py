@@ -278,9 +278,13 @@ class AvoidRecordingExecutor(ScriptedExecutor):
         return super().run(world, subgoal, max_steps, on_step, avoid)
 
 
-def test_foresight_keeps_clear_of_what_the_plan_is_predicted_to_knock(tmp_path):
+def test_foresight_goes_round_what_the_plan_does_not_push_and_imagines_that_way(tmp_path):
+    """Where side effects count, the plan is imagined (and carried out) keeping clear of every
+    block it does not push: predicting which ones a straight push would knock missed 1 in 8,
+    and each miss was a knock (BENCHMARKS.md, the foresight suite 43 -> 47 of 60)."""
     layout = world_for("clutter", 0).layout
     blocker = layout.blocks[2].name
+    others = [b.name for b in layout.blocks[1:]]
     plan = [{"skill": "push", "object": layout.blocks[0].name,
              "target": layout.targets[0].name}]
     imaginer, executor = BlockerAwareImaginer(2), AvoidRecordingExecutor()
@@ -288,10 +292,8 @@ def test_foresight_keeps_clear_of_what_the_plan_is_predicted_to_knock(tmp_path):
                                       imaginer=imaginer), store=RunStore(tmp_path))
     events = []
     rec = agent.run("clutter", "push", seed=0, subgoals=plan, on_event=events.append)
-    foresaw = [e for e in events if e.kind == "foresaw"]
-    assert len(foresaw) == 1 and foresaw[0].kept_clear == [blocker] and foresaw[0].safe
-    assert foresaw[0].effects == [f"the {blocker} would be knocked"]
-    assert imaginer.calls[:2] == [(), (blocker,)]
+    assert imaginer.calls and all(set(c) == set(others) for c in imaginer.calls)
+    assert not [e for e in events if e.kind == "foresaw"]  # that way nothing is knocked
     assert executor.avoided and all(blocker in a for a in executor.avoided)
     # The scripted skills do not go round anything: the true push still knocks the blocker,
     # and the task is judged on the true state, not on the prediction.
@@ -357,13 +359,13 @@ def _glass_push(tmp_path, imaginer, answers=()):
     return agent, executor, plan
 
 
-def test_the_critic_picks_the_way_that_spares_the_glass(tmp_path):
-    agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.1, 0.0))
+def test_the_way_that_spares_the_glass_is_the_one_imagined_and_taken(tmp_path):
+    imaginer = HarmImaginer(2, 0.1, 0.0)  # straight at the glass breaks it; round it, nothing
+    agent, executor, plan = _glass_push(tmp_path, imaginer)
     events = []
     rec = agent.run("fragile", "push", seed=0, subgoals=plan, on_event=events.append)
-    foresaw = [e for e in events if e.kind == "foresaw"]
-    assert foresaw[0].effects == ["the glass would be struck and break"]
-    assert foresaw[0].kept_clear == ["glass"] and foresaw[0].safe
+    assert imaginer.calls and all("glass" in c for c in imaginer.calls)
+    assert not [e for e in events if e.kind == "foresaw"]  # no harm foreseen that way
     assert executor.avoided and all("glass" in a for a in executor.avoided)
     assert rec.question is None and rec.steps > 0
 
