@@ -99,7 +99,13 @@ class WorldModelImaginer:
 SURE_DEPTH = 0.05
 """metres the imagined path must run into a block's contact distance (which already carries
 the probe's 3 cm, `side_effects.TOUCH_MARGIN`) before a predicted knock or break is sure
-enough to stop and ask the person: a graze is not"""
+enough on its own to stop and ask the person; a shallower one asks only where the latent
+heads read harm too (`HEADS_SURE`)"""
+
+HEADS_SURE = 0.5
+"""P(harm) from the latent predicate heads at which a shallow predicted contact is sure
+enough to ask about: two readings of the same imagination agreeing. A graze the heads do not
+support never stops a plan"""
 
 ImagineFn = Callable[..., Imagination]
 """`(world, state, subgoal, avoid) -> Imagination`: an `Imaginer.imagine`"""
@@ -123,10 +129,13 @@ class Foresight:
 
     @property
     def unsafe(self) -> list[SideEffect]:
-        """The chosen way's predicted side effects that are sure (a fall, or a path running
-        SURE_DEPTH into a block): even the better way would do them, so the agent asks the
-        person before it acts."""
-        return [e for e in self.chosen if e.kind == "fell" or e.depth >= SURE_DEPTH]
+        """The chosen way's predicted side effects that are sure (a fall, a path running
+        SURE_DEPTH into a block, or a shallower one the latent heads read as harm too): even
+        the better way would do them, so the agent asks the person before it acts."""
+        backed = {(e.kind, e.thing) for _, im in self.imagined
+                  if (im.predicates or {}).get("harm", 0.0) >= HEADS_SURE for e in im.effects}
+        return [e for e in self.chosen if e.kind == "fell" or e.depth >= SURE_DEPTH
+                or (e.kind, e.thing) in backed]
 
 
 def imagine_plan(imagine: ImagineFn, world: World, plan: list[Subgoal], first: int,

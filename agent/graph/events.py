@@ -73,6 +73,9 @@ class Foresaw:
     effects: list[str]
     kept_clear: list[str]
     safe: bool
+    rerouted: bool = True
+    """the plan was imagined straight first, then again going round `kept_clear`; False: it
+    was imagined going round them from the start, and `effects` are of that way"""
 
     def text(self) -> str:
         """In words, as the chat prints it and the episode video shows it."""
@@ -80,6 +83,8 @@ class Foresaw:
         if not self.kept_clear:
             return f"predicted side effect: {said}"
         way = "going round the " + ", the ".join(self.kept_clear)
+        if not self.rerouted:
+            return f"{way}, still foreseen: {said}"
         verdict = "predicted safe" if self.safe else "still not predicted safe"
         return f"done straight, {said}; {way} instead ({verdict})"
 

@@ -256,7 +256,8 @@ def _foresee(state: AgentState, res: Resources, scenes: Scenes, world: World,
         if i:
             update["plan"] = [s.model_dump() for s in plans[i]]
     if f.predicted:
-        event = ev.Foresaw([e.text() for e in f.predicted], list(f.keep_clear), not f.chosen)
+        event = ev.Foresaw([e.text() for e in f.predicted], list(f.keep_clear), not f.chosen,
+                           rerouted=f.straight is not f.imagined)
         emit(event)
         update["foresight"].append({"at_step": state["steps"], "text": event.text(),
                                     **asdict(event)})

@@ -335,8 +335,8 @@ class HarmImaginer:
     """Predicts that a plan runs `straight` metres into block `index` (a knock, or for a
     glass a break), and `round` metres when it keeps clear of it."""
 
-    def __init__(self, index: int, straight: float, round_: float):
-        self.i, self.straight, self.round = index, straight, round_
+    def __init__(self, index: int, straight: float, round_: float, heads: float | None = None):
+        self.i, self.straight, self.round, self.heads = index, straight, round_, heads
         self.calls = []
 
     def imagine(self, world, state, subgoal, avoid=()):
@@ -346,7 +346,8 @@ class HarmImaginer:
         kind, what = ("broke", "would be struck and break") if b.fragile else (
             "displaced", "would be knocked")
         effects = (SideEffect(kind, b.name, what, depth=depth),) if depth > 0 else ()
-        return Imagination(True, "", list(map(float, state)), 10, effects)
+        said = None if self.heads is None else {"holds": 0.9, "harm": self.heads}
+        return Imagination(True, "", list(map(float, state)), 10, effects, predicates=said)
 
 
 def _glass_push(tmp_path, imaginer, answers=()):
@@ -400,6 +401,17 @@ def test_a_low_confidence_prediction_does_not_block_the_plan(tmp_path):
     agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.02, 0.02))
     rec = agent.run("fragile", "push", seed=0, subgoals=plan)
     assert rec.question is None and rec.status in ("done", "failed") and rec.steps > 0
+    # the latent heads read little harm on that way: still a graze, still acted on
+    agent, executor, plan = _glass_push(tmp_path / "b", HarmImaginer(2, 0.02, 0.02, 0.2))
+    rec = agent.run("fragile", "push", seed=0, subgoals=plan)
+    assert rec.question is None and rec.steps > 0
+
+
+def test_a_graze_the_latent_heads_read_as_harm_too_is_asked_about(tmp_path):
+    agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.02, 0.02, 0.8))
+    rec = agent.run("fragile", "push", seed=0, subgoals=plan)
+    assert rec.status == "needs_clarification" and rec.steps == 0 and not executor.avoided
+    assert "the glass would be struck and break" in (rec.question or "")
 
 
 def test_a_plan_the_model_was_unsure_of_is_asked_about_and_nothing_moves(tmp_path):
