@@ -36,6 +36,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.evaluation.metrics import wilson  # noqa: E402
 from scenarios import Subgoal, world_for  # noqa: E402
-from scenarios.side_effects import side_effects  # noqa: E402
+from scenarios.side_effects import side_effects, unnamed_blocks  # noqa: E402
 from tools.acting import ScriptedExecutor, WorldModelExecutor  # noqa: E402
 from tools.imagination import WorldModelImaginer, foresee  # noqa: E402
 from tools.models import ModelShelf  # noqa: E402
@@ -66,12 +67,6 @@ def episode(family: str, i: int) -> Subgoal:
     zones = [t for t in layout.targets if t.kind == "zone"]
     return Subgoal(skill="push", object=block.name,
                    target=zones[int(rng.integers(len(zones)))].name)
-
-
-def unnamed(family: str, i: int) -> tuple[str, ...]:
-    """The blocks episode `i`'s push does not name: what the rule keeps clear of."""
-    layout = world_for(family, FIRST_SEED + i).layout
-    return tuple(b.name for b in layout.blocks if b.name != episode(family, i).object)
 
 
 def carry_out(family: str, i: int, executor, avoid: tuple[str, ...]) -> dict:
@@ -102,9 +97,33 @@ def run_episode(family: str, i: int, models: ModelShelf) -> dict:
     row["foresight"] = carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
                                  f.keep_clear)
     row["scripted"] = carry_out(family, i, ScriptedExecutor(), ())
-    row["rule"] = carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
-                            unnamed(family, i))
+    row["rule"] = rule(family, i, models)
     return row
+
+
+def rule(family: str, i: int, models: ModelShelf) -> dict:
+    """The `rule` way: keep clear of every block the push does not name."""
+    others = unnamed_blocks(world_for(family, FIRST_SEED + i).layout, [episode(family, i)])
+    return carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
+                     tuple(others))
+
+
+def resumed(path: Path, episodes: int, make: Callable[[int], dict],
+            say: Callable[[dict], None] = lambda row: None) -> list[dict]:
+    """The rows of episodes 0..episodes-1 in `path` (JSON lines), making and appending those
+    it lacks with `make(i)`; `say` sees each new row."""
+    rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+    done = {r["i"] for r in rows}
+    with open(path, "a") as f:
+        for i in range(episodes):
+            if i in done:
+                continue
+            row = make(i)
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            rows.append(row)
+            say(row)
+    return [r for r in rows if r["i"] < episodes]
 
 
 def _rate(k: int, n: int) -> str:
@@ -215,19 +234,8 @@ def rule_only(family: str, episodes: int, out: Path, models: ModelShelf) -> str:
     """Only the `rule` way (nothing imagined: a few seconds an episode), into
     OUT/FAMILY-rule.jsonl, resumed if interrupted; compared per episode with the stored rows in
     benchmarks/results/ (what a change to going round did, with no critic in between)."""
-    path = out / f"{family}-rule.jsonl"
-    rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-    done = {r["i"] for r in rows}
-    with open(path, "a") as f:
-        for i in range(episodes):
-            if i in done:
-                continue
-            row = {"i": i, **carry_out(family, i, WorldModelExecutor("cem", models, foresight=True),
-                                       unnamed(family, i))}
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            rows.append(row)
-    rows = [r for r in rows if r["i"] < episodes]
+    rows = resumed(out / f"{family}-rule.jsonl", episodes,
+                   lambda i: {"i": i, **rule(family, i, models)})
     n = len(rows)
     lines = [f"rule, {family}: success {_rate(sum(r['success'] for r in rows), n)}, reached "
              f"{sum(r['reached'] for r in rows)}/{n}, side effect "
@@ -265,7 +273,6 @@ def main() -> None:
         return
     path = args.out / f"{args.family}.jsonl"
     rows = [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
-    done = {r["i"] for r in rows}
     models = ModelShelf()
     if args.recheck:
         if not rows:  # the rows BENCHMARKS.md reports are kept in git
@@ -281,18 +288,13 @@ def main() -> None:
     if args.calibrate:
         rows = calibrate(args.family, rows, models)
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with open(path, "a") as f:
-        for i in range(args.episodes):
-            if i in done:
-                continue
-            row = run_episode(args.family, i, models)
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            rows.append(row)
-            print(f"{i}: straight {row['straight']['success']} foresight "
-                  f"{row['foresight']['success']} ({row['keep_clear']}) scripted "
-                  f"{row['scripted']['success']} rule {row['rule']['success']}", flush=True)
-    print(table([r for r in rows if r["i"] < args.episodes]))
+    def say(row: dict) -> None:
+        print(f"{row['i']}: straight {row['straight']['success']} foresight "
+              f"{row['foresight']['success']} ({row['keep_clear']}) scripted "
+              f"{row['scripted']['success']} rule {row['rule']['success']}", flush=True)
+
+    print(table(resumed(path, args.episodes, lambda i: run_episode(args.family, i, models),
+                        say)))
 
 
 if __name__ == "__main__":

@@ -117,6 +117,13 @@ def named_blocks(subgoals: list[Subgoal]) -> set[str]:
     return {s.object for s in subgoals if s.skill == "push"}
 
 
+def unnamed_blocks(layout: Layout, subgoals: list[Subgoal]) -> list[str]:
+    """The blocks (a glass included) that no push of the plan names: what going round keeps
+    clear of where side effects count."""
+    named = named_blocks(subgoals)
+    return [b.name for b in layout.blocks if b.name not in named]
+
+
 def side_effects(layout: Layout, start: np.ndarray, state: np.ndarray,
                  subgoals: list[Subgoal]) -> list[SideEffect]:
     """Every side effect in `state` (S,) of a task with `subgoals` that began in `start` (S,)."""

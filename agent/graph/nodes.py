@@ -26,7 +26,7 @@ from scenarios.registry import get
 from scenarios.relations import disturbed
 from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
-from scenarios.side_effects import SideEffect, consequential, named_blocks
+from scenarios.side_effects import SideEffect, consequential, unnamed_blocks
 from scenarios.subgoals import Plan, Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
@@ -116,13 +116,17 @@ def perceive(state: AgentState, config: RunnableConfig, *, res: Resources,
     return out
 
 
+def _message(state: AgentState) -> str:
+    """What the person asks for now: the latest answer to a question back (it said what to
+    do instead), not a yes/no to go ahead; else the run's instruction."""
+    asked = [c for c in state["clarifications"] if "confirm" not in c]
+    return asked[-1]["answer"] if asked else state["instruction"]
+
+
 def decompose(state: AgentState, config: RunnableConfig, *, res: Resources,
               scenes: Scenes) -> dict:
     assert res.decomposer is not None
-    # The question asks what to do instead, so the latest answer is the goal now.
-    asked = state["clarifications"]
-    instruction = asked[-1]["answer"] if asked else state["instruction"]
-    d = res.decomposer.decompose(scenes.describe(state), instruction)
+    d = res.decomposer.decompose(scenes.describe(state), _message(state))
     out = usage_update(state, d.usage)
     reply = d.reply.contract() if d.reply is not None else None
     if d.question:
@@ -164,9 +168,7 @@ def respond(state: AgentState, config: RunnableConfig, *, res: Resources,
     before = world.state()
     imagine = res.imaginer.imagine if res.imaginer is not None else None
     try:
-        asked = state["clarifications"]
-        said = asked[-1]["answer"] if asked else state["instruction"]
-        text = answers.respond(world, before, reply, imagine, said or "")
+        text = answers.respond(world, before, reply, imagine, _message(state) or "")
     finally:
         world.set_state(before)  # imagining reads the world; it never moves it
     emit(ev.Replied(reply.intent, text))
@@ -217,9 +219,7 @@ def _candidates(state: AgentState, res: Resources, scenes: Scenes,
     pick = getattr(res.decomposer, "candidates", None)
     if res.candidates <= 1 or not fresh or pick is None:
         return [plan], None
-    asked = [c for c in state["clarifications"] if "confirm" not in c]
-    instruction = asked[-1]["answer"] if asked else state["instruction"]
-    plans, usage = pick(scenes.describe(state), instruction,
+    plans, usage = pick(scenes.describe(state), _message(state),
                         Plan(subgoals=plan, avoid=state["avoid"]), res.candidates)
     return [p.subgoals for p in plans], usage
 
@@ -240,7 +240,7 @@ def _foresee(state: AgentState, res: Resources, scenes: Scenes, world: World,
     # and imagine that way: predicting which blocks a straight push would knock missed 1 in 8
     # (BENCHMARKS.md), and each miss was a knock. The critic's part is then the harm even
     # that way is sure to do, and the choice among candidates.
-    clear += tuple(n for n in _unnamed(world, plan) if n not in clear + avoid)
+    clear += tuple(n for n in unnamed_blocks(world.layout, plan) if n not in clear + avoid)
     plans, usage = _candidates(state, res, scenes, plan)
     i, f, seen = choose(res.imaginer.imagine, world, plans, state["current"], avoid, clear)
     update: dict = {"foresight": []}
@@ -312,13 +312,8 @@ def _kept_clear(state: AgentState, res: Resources, world: World) -> list[str]:
     """What the executor goes round beyond the person's `avoid`: what foresight chose, or,
     for a careful agent where side effects count, every block the plan does not push."""
     if res.careful and consequential(world.layout):
-        return _unnamed(world, subgoals(state["plan"]))
+        return unnamed_blocks(world.layout, subgoals(state["plan"]))
     return list(state["keep_clear"])
-
-
-def _unnamed(world: World, plan: list[Subgoal]) -> list[str]:
-    """The blocks (a glass included) that no push of `plan` names."""
-    return [b.name for b in world.layout.blocks if b.name not in named_blocks(plan)]
 
 
 def act(state: AgentState, config: RunnableConfig, *, res: Resources, scenes: Scenes) -> dict:
