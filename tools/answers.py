@@ -15,6 +15,7 @@ import numpy as np
 from scenarios.replies import Query, Reply
 from scenarios.subgoals import AGENT, Plan, Subgoal
 from scenarios.world import World, agent_pos, block_pos
+from tools.imagination import ROUND_MISS, going_round, imagine_plan
 
 SKILLS = ("I move a round agent on a table seen from above. I can go to a pad or zone, or next "
           "to, left of, right of, above or below one; and I can push a block into a zone, or "
@@ -186,39 +187,66 @@ def foresee(world: World, state: np.ndarray, plan: Plan,
             imagine: Callable | None) -> str:
     """A what-if in plain words: the world model's prediction of each subgoal of `plan` in
     turn from `state`, what moves where, and whether the subgoal is reached, up to the first
-    predicted failure. `imagine(world, state, subgoal)` is an `Imaginer.imagine`; nothing
-    moves. Without one the agent says it cannot foresee."""
+    predicted failure. It imagines the way the agent would act: keeping clear of what the plan
+    says to avoid and, where side effects count, going round every block the plan does not
+    push (`tools.imagination.going_round`); then it says what the plan done straight would
+    do, which is why the agent goes round. `imagine(world, state, subgoal, avoid)` is an
+    `Imaginer.imagine`; nothing moves. Without one the agent says it cannot foresee."""
     if imagine is None:
         return ("I have no world model to imagine with, so I cannot predict that; ask an "
                 "agent with one (hybrid).")
     now = np.asarray(state, float)
-    said = []
+    said, avoid = [], tuple(plan.avoid)
+    clear = going_round(world.layout, plan.subgoals, avoid)
+    if clear:
+        said.append(f"I would go round the {_listed(clear)}, which the plan does not move.")
     for sg in plan.subgoals:
-        im = imagine(world, now, sg)
+        im = imagine(world, now, sg, avoid + clear)
         if im.predicted_state is None:
             said.append(f"I cannot predict '{sg.text()}': {im.reason or 'no prediction'}.")
             break
-        after = np.asarray(im.predicted_state, float)
-        mover = "I" if sg.skill == "go" else f"the {sg.object}"
-        p = position(world, after, sg.object)
-        head = (f"If I {sg.text()}, I predict it works: after about {im.steps} steps "
-                if im.ok else f"If I {sg.text()}, I predict it does not work: after "
-                              f"{im.steps} steps ")
-        text = head + f"{mover} {'am' if mover == 'I' else 'is'} at ({p[0]:+.2f}, {p[1]:+.2f})"
-        for e in im.effects:  # read off the imagined path (`scenarios.side_effects.foreseen`)
-            text += f"; {e.text()}"
-        heads = getattr(im, "predicates", None)  # `tools.predicates.judge`, where shipped
-        if heads:
-            odds = [f"{what} {100 * heads[k]:.0f}%" for k, what in
-                    (("holds", "it holds"), ("harm", "a side effect")) if k in heads]
-            text += " (read from the imagined latent: " + ", ".join(odds) + ")"
-            if "holds" in heads and (heads["holds"] >= 0.5) != im.ok:
-                text += "; the two readings disagree, so I am not sure"
-        said.append(text + ".")
+        now = np.asarray(im.predicted_state, float)
+        said.append(_foreseen(world, sg, im, now, detour=bool(clear)))
         if not im.ok:
             break
-        now = after
+    if clear:
+        straight = imagine_plan(imagine, world, plan.subgoals, 0, avoid, start=state)[1]
+        said.append("Done straight, " + ("; ".join(e.text() for e in straight) if straight
+                                         else "I foresee no side effect either") + ".")
     return " ".join(said) + " Nothing moved."
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    """"red block", "red block and the glass", "red block, the green block and the glass"."""
+    return names[0] if len(names) == 1 else ", the ".join(names[:-1]) + " and the " + names[-1]
+
+
+def _foreseen(world: World, sg: Subgoal, im, after: np.ndarray, detour: bool = False) -> str:
+    """One imagined subgoal in words: reached or not, where the mover ends, what else the
+    imagined path did, and what the latent heads read where the family ships them. A miss
+    imagined on a `detour` round other blocks is said to be unsure (`ROUND_MISS`)."""
+    mover = "I" if sg.skill == "go" else f"the {sg.object}"
+    p = position(world, after, sg.object)
+    if im.ok:
+        head = f"If I {sg.text()}, I predict it works: after about {im.steps} steps "
+    elif detour:
+        right, of = ROUND_MISS
+        head = (f"If I {sg.text()}, I cannot tell whether it gets there: the model predicts "
+                f"not, but going round it was wrong about that {right} times in {of}. After "
+                f"{im.steps} imagined steps ")
+    else:
+        head = f"If I {sg.text()}, I predict it does not work: after {im.steps} steps "
+    text = head + f"{mover} {'am' if mover == 'I' else 'is'} at ({p[0]:+.2f}, {p[1]:+.2f})"
+    for e in im.effects:  # read off the imagined path (`scenarios.side_effects.foreseen`)
+        text += f"; {e.text()}"
+    heads = getattr(im, "predicates", None)  # `tools.predicates.judge`, where shipped
+    if heads:
+        odds = [f"{what} {100 * heads[k]:.0f}%" for k, what in
+                (("holds", "it holds"), ("harm", "a side effect")) if k in heads]
+        text += " (read from the imagined latent: " + ", ".join(odds) + ")"
+        if "holds" in heads and (heads["holds"] >= 0.5) != im.ok:
+            text += "; the two readings disagree, so I am not sure"
+    return text + "."
 
 
 _EDGE = re.compile(r"\b(edges?|ledges?|fall(s|ing)?\s+off|drops?\s+off)\b", re.IGNORECASE)

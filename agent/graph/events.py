@@ -61,32 +61,41 @@ class Imagined:
     reason: str
     predicted_state: list[float] | None
     steps: int
+    trusted: bool = True
+    """whether a predicted miss may send the plan back to the LLM; False for a way that goes
+    round blocks the plan does not name, where a predicted miss is no evidence
+    (`tools.imagination.ROUND_MISS`)"""
 
 
 @dataclass(frozen=True)
 class Foresaw:
-    """The world model predicted side effects of the plan as it stood (`effects`, in words),
-    and the agent chose to keep clear of `kept_clear`; `safe`: the chosen way is predicted to
-    have none."""
+    """What the world model predicted the plan would do beside its subgoals, and the way the
+    agent took: keeping clear of `kept_clear`; `safe`: that way is predicted to do nothing
+    else."""
 
     kind: ClassVar[str] = "foresaw"
     effects: list[str]
+    """the side effects predicted for the plan done straight, in words (`rerouted`); in a
+    record written before `chosen` existed, those of the way taken"""
     kept_clear: list[str]
     safe: bool
     rerouted: bool = True
-    """the plan was imagined straight first, then again going round `kept_clear`; False: it
-    was imagined going round them from the start, and `effects` are of that way"""
+    """the plan was imagined straight, as written, and rejected for the way round
+    `kept_clear`; False: only the way taken was imagined"""
+    chosen: list[str] = field(default_factory=list)
+    """the side effects predicted for the way taken, in words"""
 
     def text(self) -> str:
         """In words, as the chat prints it and the episode video shows it."""
-        said = "; ".join(self.effects)
+        taken = "; ".join(self.chosen or ([] if self.rerouted else self.effects))
         if not self.kept_clear:
-            return f"predicted side effect: {said}"
+            return f"predicted side effect: {taken}"
         way = "going round the " + ", the ".join(self.kept_clear)
         if not self.rerouted:
-            return f"{way}, still foreseen: {said}"
-        verdict = "predicted safe" if self.safe else "still not predicted safe"
-        return f"done straight, {said}; {way} instead ({verdict})"
+            return f"{way}, still foreseen: {taken}"
+        straight = "; ".join(self.effects) or "no side effect foreseen"
+        verdict = "predicted safe" if self.safe else f"still foreseen: {taken}"
+        return f"done straight, {straight}; {way} instead ({verdict})"
 
 
 @dataclass(frozen=True)

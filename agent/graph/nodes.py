@@ -26,13 +26,13 @@ from scenarios.registry import get
 from scenarios.relations import disturbed
 from scenarios.replies import Reply
 from scenarios.scene import SceneDescription
-from scenarios.side_effects import SideEffect, consequential, unnamed_blocks
+from scenarios.side_effects import SideEffect, consequential
 from scenarios.subgoals import Plan, Subgoal
 from scenarios.tasks import TaskMonitor
 from scenarios.world import World
 from tools import answers
 from tools.acting import StepInfo
-from tools.imagination import choose, imagine_plan
+from tools.imagination import choose, going_round, imagine_plan
 from tools.scene import describe, knocked_out, where
 
 Node = Callable[..., dict]
@@ -240,9 +240,10 @@ def _foresee(state: AgentState, res: Resources, scenes: Scenes, world: World,
     # and imagine that way: predicting which blocks a straight push would knock missed 1 in 8
     # (BENCHMARKS.md), and each miss was a knock. The critic's part is then the harm even
     # that way is sure to do, and the choice among candidates.
-    clear += tuple(n for n in unnamed_blocks(world.layout, plan) if n not in clear + avoid)
+    extra = going_round(world.layout, plan, avoid + clear)
     plans, usage = _candidates(state, res, scenes, plan)
-    i, f, seen = choose(res.imaginer.imagine, world, plans, state["current"], avoid, clear)
+    i, f, seen = choose(res.imaginer.imagine, world, plans, state["current"], avoid,
+                        clear + extra)
     update: dict = {"foresight": []}
     if len(plans) > 1:
         why = (f"predicted {'safe' if not seen[i].chosen else 'the least harm'}"
@@ -255,9 +256,13 @@ def _foresee(state: AgentState, res: Resources, scenes: Scenes, world: World,
         update.update(usage_update(state, usage))
         if i:
             update["plan"] = [s.model_dump() for s in plans[i]]
-    if f.predicted:
-        event = ev.Foresaw([e.text() for e in f.predicted], list(f.keep_clear), not f.chosen,
-                           rerouted=f.straight is not f.imagined)
+    # The plan as written, imagined straight once (when going round is first decided): what
+    # the video and the record show was rejected, and why. It does not change the choice.
+    straight = (imagine_plan(res.imaginer.imagine, world, plans[i], state["current"],
+                             avoid + clear)[1] if extra else [])
+    if straight or f.chosen:
+        event = ev.Foresaw([e.text() for e in straight], list(f.keep_clear), not f.chosen,
+                           rerouted=bool(extra), chosen=[e.text() for e in f.chosen])
         emit(event)
         update["foresight"].append({"at_step": state["steps"], "text": event.text(),
                                     **asdict(event)})
@@ -284,13 +289,14 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
     imagined, clear, unsafe, update = _foresee(state, res, scenes, world,
                                                subgoals(state["plan"]))
     plan = subgoals(update.get("plan", state["plan"]))
+    trusted = not clear  # `ROUND_MISS`: a miss imagined going round other blocks is no evidence
     results: list[dict] = []
     for i, im in imagined:
         r = {**asdict(im), "subgoal": plan[i].model_dump(), "index": i,
-             "revision": state["revisions"], "at_step": state["steps"]}
+             "revision": state["revisions"], "at_step": state["steps"], "trusted": trusted}
         results.append(r)
         emit(ev.Imagined(i, r["subgoal"], state["revisions"], im.ok, im.reason,
-                         im.predicted_state, im.steps))
+                         im.predicted_state, im.steps, trusted))
     out: dict = {"foresight": [], **update, "imagination": results, "feedback": None,
                  "keep_clear": clear, "verdict_stands": False}
     question = _confirmation(state, unsafe)
@@ -299,8 +305,9 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
         return {**out, "question": question, "confirm": question, "confirming": "harm"}
     bad = next((r for r in results if not r["ok"]), None)
     vetoes = state["vetoes"]
-    if (bad is not None and res.decomposer is not None and len(vetoes) < res.budgets.vetoes
-            and bad["subgoal"] not in vetoes and getattr(res.imaginer, "can_veto", True)):
+    if (bad is not None and trusted and res.decomposer is not None
+            and len(vetoes) < res.budgets.vetoes and bad["subgoal"] not in vetoes
+            and getattr(res.imaginer, "can_veto", True)):
         failed = Subgoal.model_validate(bad["subgoal"])
         out.update(feedback=f"the world model predicts that '{failed.text()}' will not be "
                             f"reached: {bad['reason']}",
@@ -311,8 +318,8 @@ def imagine(state: AgentState, config: RunnableConfig, *, res: Resources,
 def _kept_clear(state: AgentState, res: Resources, world: World) -> list[str]:
     """What the executor goes round beyond the person's `avoid`: what foresight chose, or,
     for a careful agent where side effects count, every block the plan does not push."""
-    if res.careful and consequential(world.layout):
-        return unnamed_blocks(world.layout, subgoals(state["plan"]))
+    if res.careful:
+        return list(going_round(world.layout, subgoals(state["plan"])))
     return list(state["keep_clear"])
 
 

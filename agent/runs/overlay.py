@@ -44,8 +44,10 @@ def _cards(values: dict) -> dict[int, list[str]]:
     for r in values.get("imagination", []):
         if not r.get("ok", True):
             said = Subgoal.model_validate(r["subgoal"]).text()
+            then = "back to the LLM" if r.get("trusted", True) else (
+                "going round, not trusted: acted on")
             out.setdefault(int(r.get("at_step", 0)), []).append(
-                f"imagined '{said}': not reached ({r.get('reason', '')}); back to the LLM")
+                f"imagined '{said}': not reached ({r.get('reason', '')}); {then}")
     return out
 
 

@@ -235,3 +235,53 @@ def test_a_question_about_the_edge_is_answered_with_the_edges():
     push = world_for("push", 0)
     said = respond(push, push.state(), nearest, message="could a block fall off the edge?")
     assert said.startswith("The table has walls all round")
+
+
+class KnockImaginer:
+    """Predicts a knock of block `index` unless the way keeps clear of it; records each way."""
+
+    def __init__(self, index: int, ok: bool = True):
+        self.i, self.ok, self.calls = index, ok, []
+
+    def imagine(self, world, state, subgoal, avoid=()):
+        from scenarios.side_effects import SideEffect
+        from tools.imagination import Imagination
+
+        self.calls.append(tuple(avoid))
+        name = world.layout.blocks[self.i].name
+        effects = () if name in avoid else (
+            SideEffect("displaced", name, "would be knocked", depth=0.1),)
+        return Imagination(self.ok, "" if self.ok else "not reached", list(map(float, state)),
+                           10, effects)
+
+
+def test_a_what_if_imagines_the_way_the_agent_would_act_and_says_what_straight_would_do():
+    """Where side effects count the agent goes round every block its plan does not push, so a
+    what-if imagines that way (and keeps clear of what the person named), then says what the
+    plan done straight would knock: what the person hears is what acting would do."""
+    from tools.answers import foresee
+
+    world = world_for("clutter", 0)
+    blocks = [b.name for b in world.layout.blocks]
+    zone = next(t.name for t in world.layout.targets if t.kind == "zone")
+    plan = Plan(subgoals=[Subgoal(skill="push", object=blocks[0], target=zone)])
+    fake = KnockImaginer(2)
+    text = foresee(world, world.state(), plan, fake.imagine)
+    assert set(fake.calls[0]) == set(blocks[1:]) and fake.calls[1:] == [()]
+    assert text.startswith(f"I would go round the {blocks[1]} and the {blocks[2]}")
+    assert "I predict it works" in text and f"Done straight, the {blocks[2]} would be " \
+        "knocked." in text and text.endswith("Nothing moved.")
+    # a miss imagined going round is no evidence (`tools.imagination.ROUND_MISS`): unsure
+    text = foresee(world, world.state(), plan, KnockImaginer(2, ok=False).imagine)
+    assert "I cannot tell whether it gets there" in text and "does not work" not in text
+    # where side effects do not count, it imagines the plan as said, keeping clear of `avoid`
+    world = world_for("push", 0)
+    blocks = [b.name for b in world.layout.blocks]
+    zone = next(t.name for t in world.layout.targets if t.kind == "zone")
+    plan = Plan(subgoals=[Subgoal(skill="push", object=blocks[0], target=zone)],
+                avoid=[blocks[1]])
+    fake = KnockImaginer(1)
+    text = foresee(world, world.state(), plan, fake.imagine)
+    assert fake.calls == [(blocks[1],)] and "go round" not in text and "straight" not in text
+    text = foresee(world, world.state(), plan, KnockImaginer(1, ok=False).imagine)
+    assert "I predict it does not work" in text
