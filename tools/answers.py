@@ -239,7 +239,9 @@ def _foreseen(world: World, sg: Subgoal, im, after: np.ndarray, detour: bool = F
     text = head + f"{mover} {'am' if mover == 'I' else 'is'} at ({p[0]:+.2f}, {p[1]:+.2f})"
     for e in im.effects:  # read off the imagined path (`scenarios.side_effects.foreseen`)
         text += f"; {e.text()}"
-    heads = getattr(im, "predicates", None)  # `tools.predicates.judge`, where shipped
+    heads = dict(getattr(im, "predicates", None) or {})  # `tools.predicates.judge`
+    if detour:  # on a way round, the heads' P(holds) is no evidence either (`ROUND_MISS`)
+        heads.pop("holds", None)
     if heads:
         odds = [f"{what} {100 * heads[k]:.0f}%" for k, what in
                 (("holds", "it holds"), ("harm", "a side effect")) if k in heads]

@@ -142,8 +142,9 @@ ROUND_MISS = (22, 27)
 """Of 27 pushes the world model imagined *not* reached going round every block the push did
 not name (clutter and fragile, scene seeds 200000-200024), 22 reached in MuJoCo, carried out
 that way, within 500 steps; of 23 imagined reached, 13 did (BENCHMARKS.md, "A miss imagined
-going round"). Over such a detour the imagined reach is no evidence: it does not send the
-plan back to the LLM, and a what-if says so. Its side-effect reading still counts."""
+going round"). Over such a detour the imagined reach is no evidence, nor is the latent heads'
+P(holds) on it (AUC 0.22 and 0.44): it does not send the plan back to the LLM, and a what-if
+says so. Its side-effect reading still counts."""
 
 
 def going_round(layout: Layout, plan: list[Subgoal], besides: tuple[str, ...] = ()

@@ -240,8 +240,8 @@ def test_a_question_about_the_edge_is_answered_with_the_edges():
 class KnockImaginer:
     """Predicts a knock of block `index` unless the way keeps clear of it; records each way."""
 
-    def __init__(self, index: int, ok: bool = True):
-        self.i, self.ok, self.calls = index, ok, []
+    def __init__(self, index: int, ok: bool = True, heads: dict | None = None):
+        self.i, self.ok, self.heads, self.calls = index, ok, heads, []
 
     def imagine(self, world, state, subgoal, avoid=()):
         from scenarios.side_effects import SideEffect
@@ -252,7 +252,7 @@ class KnockImaginer:
         effects = () if name in avoid else (
             SideEffect("displaced", name, "would be knocked", depth=0.1),)
         return Imagination(self.ok, "" if self.ok else "not reached", list(map(float, state)),
-                           10, effects)
+                           10, effects, predicates=self.heads)
 
 
 def test_a_what_if_imagines_the_way_the_agent_would_act_and_says_what_straight_would_do():
@@ -272,8 +272,10 @@ def test_a_what_if_imagines_the_way_the_agent_would_act_and_says_what_straight_w
     assert "I predict it works" in text and f"Done straight, the {blocks[2]} would be " \
         "knocked." in text and text.endswith("Nothing moved.")
     # a miss imagined going round is no evidence (`tools.imagination.ROUND_MISS`): unsure
-    text = foresee(world, world.state(), plan, KnockImaginer(2, ok=False).imagine)
+    heads = {"holds": 0.1, "harm": 0.9}
+    text = foresee(world, world.state(), plan, KnockImaginer(2, False, heads).imagine)
     assert "I cannot tell whether it gets there" in text and "does not work" not in text
+    assert "a side effect 90%" in text and "it holds" not in text  # P(holds): no evidence
     # where side effects do not count, it imagines the plan as said, keeping clear of `avoid`
     world = world_for("push", 0)
     blocks = [b.name for b in world.layout.blocks]
@@ -283,5 +285,5 @@ def test_a_what_if_imagines_the_way_the_agent_would_act_and_says_what_straight_w
     fake = KnockImaginer(1)
     text = foresee(world, world.state(), plan, fake.imagine)
     assert fake.calls == [(blocks[1],)] and "go round" not in text and "straight" not in text
-    text = foresee(world, world.state(), plan, KnockImaginer(1, ok=False).imagine)
-    assert "I predict it does not work" in text
+    text = foresee(world, world.state(), plan, KnockImaginer(1, False, heads).imagine)
+    assert "I predict it does not work" in text and "it holds 10%" in text
