@@ -107,6 +107,15 @@ HEADS_SURE = 0.5
 enough to ask about: two readings of the same imagination agreeing. A graze the heads do not
 support never stops a plan"""
 
+GRAZE = 0.01
+"""metres of a predicted contact below which the heads cannot make it sure: an imagined path
+that stays 2 cm or more from touching (the contact distance carries the probe's 3 cm) is a
+graze whatever the heads read. Seen: three questions about grazes of 0-8 mm, each with the
+heads at 0.997-1.0, about pushes the careful rule then carried out without harm (foresight
+suite episodes 42 and 60; in the chat, the agent starting against the block it had just
+pushed, where the heads read harm 1.0 from the start embedding). Chosen after seeing them,
+so not a held-out figure (BENCHMARKS.md)"""
+
 ImagineFn = Callable[..., Imagination]
 """`(world, state, subgoal, avoid) -> Imagination`: an `Imaginer.imagine`"""
 
@@ -130,10 +139,12 @@ class Foresight:
     @property
     def unsafe(self) -> list[SideEffect]:
         """The chosen way's predicted side effects that are sure (a fall, a path running
-        SURE_DEPTH into a block, or a shallower one the latent heads read as harm too): even
-        the better way would do them, so the agent asks the person before it acts."""
+        SURE_DEPTH into a block, or a shallower one, beyond a GRAZE, that the latent heads
+        read as harm too): even the better way would do them, so the agent asks the person
+        before it acts."""
         backed = {(e.kind, e.thing) for _, im in self.imagined
-                  if (im.predicates or {}).get("harm", 0.0) >= HEADS_SURE for e in im.effects}
+                  if (im.predicates or {}).get("harm", 0.0) >= HEADS_SURE
+                  for e in im.effects if e.depth >= GRAZE}
         return [e for e in self.chosen if e.kind == "fell" or e.depth >= SURE_DEPTH
                 or (e.kind, e.thing) in backed]
 

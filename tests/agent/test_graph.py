@@ -439,6 +439,14 @@ def test_a_graze_the_latent_heads_read_as_harm_too_is_asked_about(tmp_path):
     assert "the glass would be struck and break" in (rec.question or "")
 
 
+def test_under_a_centimetre_the_heads_cannot_make_a_graze_sure(tmp_path):
+    """`tools.imagination.GRAZE`: a path 5 mm into the contact distance (which carries the
+    probe's 3 cm) stays 2.5 cm from touching; even heads sure of harm do not stop the plan."""
+    agent, executor, plan = _glass_push(tmp_path, HarmImaginer(2, 0.005, 0.005, 1.0))
+    rec = agent.run("fragile", "push", seed=0, subgoals=plan)
+    assert rec.question is None and rec.steps > 0 and executor.avoided
+
+
 def test_a_plan_the_model_was_unsure_of_is_asked_about_and_nothing_moves(tmp_path):
     plan = sort_plan(1)[:1]
     agent = make_agent(tmp_path, [("unsure", plan)])
