@@ -195,20 +195,17 @@ def foresee(world: World, state: np.ndarray, plan: Plan,
     if imagine is None:
         return ("I have no world model to imagine with, so I cannot predict that; ask an "
                 "agent with one (hybrid).")
-    now = np.asarray(state, float)
     said, avoid = [], tuple(plan.avoid)
     clear = going_round(world.layout, plan.subgoals, avoid)
     if clear:
         said.append(f"I would go round the {_listed(clear)}, which the plan does not move.")
-    for sg in plan.subgoals:
-        im = imagine(world, now, sg, avoid + clear)
+    for i, im in imagine_plan(imagine, world, plan.subgoals, 0, avoid + clear, start=state)[0]:
+        sg = plan.subgoals[i]
         if im.predicted_state is None:
             said.append(f"I cannot predict '{sg.text()}': {im.reason or 'no prediction'}.")
             break
-        now = np.asarray(im.predicted_state, float)
-        said.append(_foreseen(world, sg, im, now, detour=bool(clear)))
-        if not im.ok:
-            break
+        said.append(_foreseen(world, sg, im, np.asarray(im.predicted_state, float),
+                              detour=bool(clear)))
     if clear:
         straight = imagine_plan(imagine, world, plan.subgoals, 0, avoid, start=state)[1]
         said.append("Done straight, " + ("; ".join(e.text() for e in straight) if straight

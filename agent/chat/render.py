@@ -235,7 +235,7 @@ class EventRenderer:
         head = f"  imagined {event.index + 1}: {escape(subgoal_text(event.subgoal))} ->"
         if event.ok:
             self.console.print(f"{head} reached")
-        elif not getattr(event, "trusted", True):
+        elif not event.trusted:
             self.console.print(f"{head} not reached going round, a prediction too often "
                                f"wrong there to revise the plan for: {escape(event.reason)}")
         else:
