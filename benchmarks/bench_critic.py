@@ -2,7 +2,12 @@
 orders, `agent.understand.candidates.reorderings`) with the shipped state world model,
 against imagining the plan alone (K=1), on the `foresight` suite's tasks of N subgoals.
 
-    python benchmarks/bench_critic.py --subgoals 4 --tasks 10 --k 4
+    python benchmarks/bench_critic.py --subgoals 4 --tasks 10 --k 4 --settings 1 1:s1 3
+
+Each setting is an imagination setting, COMMIT[:sSEED][:nSAMPLES][:iITERATIONS]
+(`tools.imagination.WorldModelImaginer.parse`); the first is the reference the others'
+verdicts are compared with, and the same setting with another planner seed ("1:s1") says how
+much of a difference is the seed's alone.
 
 Prints per task the seconds for K=1 and for K, and the medians with their ratio. The LLM's
 drawn plans are not timed here (each is one more LLM call, ~1 s on this CPU): only the world
@@ -45,12 +50,13 @@ def main() -> None:
     ap.add_argument("--subgoals", type=int, default=4)
     ap.add_argument("--tasks", type=int, default=10)
     ap.add_argument("--k", type=int, default=4)
-    ap.add_argument("--commit", type=int, nargs="+", default=[1],
-                    help="imagined chunks per imagined decision; the first is the reference "
-                         "the others' verdicts are compared with")
+    ap.add_argument("--settings", "--commit", nargs="+", default=["1"],
+                    help="imagination settings COMMIT[:sSEED][:nSAMPLES][:iITERATIONS]; the "
+                         "first is the reference the others' verdicts are compared with")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    imaginers = {c: WorldModelImaginer(ModelShelf("state"), commit=c) for c in args.commit}
+    shelf = ModelShelf("state")
+    imaginers = {c: WorldModelImaginer.parse(shelf, c) for c in args.settings}
     episodes = [e for e in load_suite("foresight").episodes
                 if len(e.subgoals or []) == args.subgoals]
     rows = []
@@ -67,18 +73,18 @@ def main() -> None:
             row[c, "chose"], row[c, "verdicts"] = i, [_verdict(f) for f in seen]
         rows.append(row)
         print(f"{ep.scenario:8s} seed {ep.seed:6d}  {len(plans)} orders  " + "  ".join(
-            f"commit {c}: K=1 {row[c, 'one']:5.2f} s, K={len(plans)} {row[c, 'all']:5.2f} s, "
+            f"{c}: K=1 {row[c, 'one']:5.2f} s, K={len(plans)} {row[c, 'all']:5.2f} s, "
             f"chose {row[c, 'chose']}" for c in imaginers), flush=True)
         world.close()
-    ref = args.commit[0]
+    ref = args.settings[0]
     print(f"\n{len(rows)} tasks of {args.subgoals} subgoals, K <= {args.k}:")
     for c in imaginers:
         one = statistics.median(r[c, "one"] for r in rows)
         many = statistics.median(r[c, "all"] for r in rows)
         same = sum(r[c, "verdicts"] == r[ref, "verdicts"] for r in rows)
         chose = sum(r[c, "chose"] == r[ref, "chose"] for r in rows)
-        print(f"commit {c}: median K=1 {one:.2f} s, all orders {many:.2f} s ({many / one:.1f}x);"
-              f" {sum(r[c, 'chose'] != 0 for r in rows)} chose another order; against commit "
+        print(f"{c}: median K=1 {one:.2f} s, all orders {many:.2f} s ({many / one:.1f}x);"
+              f" {sum(r[c, 'chose'] != 0 for r in rows)} chose another order; against "
               f"{ref}: every verdict the same on {same}/{len(rows)}, the same choice on "
               f"{chose}/{len(rows)}")
 

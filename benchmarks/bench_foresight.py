@@ -201,20 +201,22 @@ def calibrate(family: str, rows: list[dict], models: ModelShelf) -> list[dict]:
     return rows
 
 
-def recheck(family: str, rows: list[dict], models: ModelShelf, commits: list[int]) -> str:
-    """The critic's straight-way prediction made again now, once per `commit` (imagined
-    chunks per imagined decision, `worldmodel.imagine.imagine`), against what MuJoCo did in
-    the stored rows: whether imagining with fewer searches still foresees the same harms."""
+def recheck(family: str, rows: list[dict], models: ModelShelf, settings: list[str]) -> str:
+    """The critic's straight-way prediction made again now, once per imagination setting
+    (`WorldModelImaginer.parse`: imagined chunks per decision, and the planner's seed,
+    samples and iterations), against what MuJoCo did in the stored rows: whether imagining
+    with fewer searches still foresees the same harms, measured against how much the
+    verdicts move with the seed alone."""
     did = [bool(r["straight"]["side_effects"]) for r in rows]
     got = [bool(r["straight"]["reached"]) for r in rows]
-    seen: dict[int, list[bool]] = {}
+    seen: dict[str, list[bool]] = {}
     lines = [f"{family}, {len(rows)} stored straight pushes ({sum(did)} did harm, "
              f"{sum(got)} reached):",
-             "| commit | precision | recall | false alarms | same verdict as commit "
-             f"{commits[0]} | predicted reached (as MuJoCo) | median imagination s |",
+             "| setting | precision | recall | false alarms | same verdict as "
+             f"{settings[0]} | predicted reached (as MuJoCo) | median imagination s |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
-    for c in commits:
-        imaginer, said, secs, reach = WorldModelImaginer(models, commit=c), [], [], []
+    for c in settings:
+        imaginer, said, secs, reach = WorldModelImaginer.parse(models, c), [], [], []
         for r in rows:
             world = world_for(family, r["seed"])
             t0 = time.perf_counter()
@@ -226,7 +228,7 @@ def recheck(family: str, rows: list[dict], models: ModelShelf, commits: list[int
         seen[c] = said
         tp = sum(s and d for s, d in zip(said, did, strict=True))
         fp = sum(s and not d for s, d in zip(said, did, strict=True))
-        same = sum(a == b for a, b in zip(said, seen[commits[0]], strict=True))
+        same = sum(a == b for a, b in zip(said, seen[settings[0]], strict=True))
         agree = sum(a == b for a, b in zip(reach, got, strict=True))
         lines.append(f"| {c} | {tp}/{tp + fp} | {tp}/{sum(did)} | {fp}/{len(rows) - sum(did)} "
                      f"| {same}/{len(rows)} | {sum(reach)} ({agree}) | {np.median(secs):.2f} |")
@@ -294,9 +296,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/bench-foresight"))
     ap.add_argument("--calibrate", action="store_true", help="add the latent heads' reading "
                     "to stored rows that lack it (one imagination each), then print the table")
-    ap.add_argument("--recheck", type=int, nargs="+", metavar="COMMIT",
+    ap.add_argument("--recheck", nargs="+", metavar="SETTING",
                     help="only re-imagine the stored straight pushes with each of these "
-                         "commits (the first is the reference) and print the critic's "
+                         "imagination settings, COMMIT[:sSEED][:nSAMPLES][:iITERATIONS] (the "
+                         "first is the reference; '1' is the agent's), and print the critic's "
                          "calibration against what MuJoCo did; runs nothing in MuJoCo")
     ap.add_argument("--rule-only", action="store_true", help="run only the rule way (no "
                     "imagination) and compare it per episode with the stored rows")

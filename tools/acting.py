@@ -21,7 +21,7 @@ from scenarios.subgoals import Subgoal
 from scenarios.world import World
 from tools.models import ModelShelf
 from worldmodel.mpc import StepInfo, SubgoalResult, run_subgoal
-from worldmodel.planning import Penalty, Planner, make_planner
+from worldmodel.planning import Penalty, Planner, PlannerConfig, make_planner
 
 __all__ = ["KeepWarm", "OnStep", "ScriptedExecutor", "StepInfo", "SubgoalResult",
            "WorldModelExecutor", "act", "planner_for", "planner_name", "pursue_state"]
@@ -128,10 +128,14 @@ def planner_name(kind: str, obs: str) -> str:
     return f"JEPA world model ({obs}), latent {kind.upper()}"
 
 
-def planner_for(kind: str, models: ModelShelf, world: World) -> Planner:
-    """A fresh planner of `kind` ('cem' | 'mppi' | 'sim') for `world`'s scene."""
+def planner_for(kind: str, models: ModelShelf, world: World, seed: int = 0) -> Planner:
+    """A fresh planner of `kind` ('cem' | 'mppi' | 'sim') for `world`'s scene, its random
+    generator seeded with `seed`."""
     model = None if kind == "sim" else models.model_for(world.layout.scenario)
-    return make_planner(kind, model=model, world=world)
+    config = None  # each kind's own defaults (the simulator planner holds its actions)
+    if seed:
+        config = PlannerConfig(seed=seed, hold=kind == "sim")
+    return make_planner(kind, model=model, world=world, config=config)
 
 
 class KeepWarm:
@@ -169,6 +173,8 @@ class WorldModelExecutor:
     models: ModelShelf = field(default_factory=ModelShelf)
     foresight: bool = False
     """add the side-effect cost at open edges (`edge_penalty`) to the planner's energy"""
+    seed: int = 0
+    """the planner's random seed (`AgentSettings.planner_seed`)"""
     _current: tuple | None = None
     _planner: KeepWarm | None = None
     _pending: dict | None = None
@@ -180,7 +186,7 @@ class WorldModelExecutor:
     def _planner_for(self, world: World) -> KeepWarm:
         key = (id(world), world.layout.scenario, world.layout.seed)
         if self._current != key or self._planner is None:
-            self._planner = KeepWarm(planner_for(self.planner, self.models, world))
+            self._planner = KeepWarm(planner_for(self.planner, self.models, world, self.seed))
             self._current = key
         return self._planner
 

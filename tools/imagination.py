@@ -16,6 +16,7 @@ from tools.models import ModelShelf
 from tools.predicates import judge, shipped_heads
 from worldmodel.heads import PredicateHeads
 from worldmodel.imagine import imagine as wm_imagine
+from worldmodel.planning import PlannerConfig
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,28 @@ class WorldModelImaginer:
     predicts a push MuJoCo completes to fail more often (clutter 17 of 50 against 10), so
     the critic would send more right plans back (BENCHMARKS.md, "Committing to imagined
     chunks")"""
+    planner: PlannerConfig | None = None
+    """the latent search's settings (samples, iterations, seed); None: the executor's
+    defaults. Imagination is deterministic for a given seed, but its verdicts depend on it:
+    measured with seeds 0, 1 and 2 (BENCHMARKS.md, "How much a result owes to the planner's
+    seed")"""
+    seed: int = 0
+    """the search's random seed where `planner` is None (`AgentSettings.planner_seed`)"""
     _heads: dict = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, models: ModelShelf, setting: str) -> WorldModelImaginer:
+        """An imaginer from a benchmark's setting "COMMIT[:sSEED][:nSAMPLES][:iITERATIONS]"
+        ("1" the default, "3:s1" commit 3 with planner seed 1, "1:n100" 100 samples)."""
+        commit, *rest = str(setting).split(":")
+        keys = {"s": "seed", "n": "samples", "i": "iterations"}
+        try:
+            kw = {keys[r[0]]: int(r[1:]) for r in rest}
+            return cls(models, commit=int(commit), planner=PlannerConfig(**kw) if kw else None)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(f"imagination setting {setting!r} is invalid ({e}): write "
+                             "COMMIT[:sSEED][:nSAMPLES][:iITERATIONS], e.g. 1, 3:s1 or "
+                             "1:n100") from None
 
     @property
     def can_veto(self) -> bool:
@@ -64,6 +86,11 @@ class WorldModelImaginer:
         probe reads positions to 12-14 cm, coarser than a 10 cm pad, so a predicted miss is
         no evidence (measured: on pads-2 a false veto made the LLM reorder a right plan)."""
         return self.models.obs == "state"
+
+    def _search(self) -> PlannerConfig | None:
+        if self.planner is None and self.seed:
+            return PlannerConfig(seed=self.seed)
+        return self.planner
 
     def heads_for(self, family: str) -> PredicateHeads | None:
         if family not in self._heads:
@@ -80,7 +107,7 @@ class WorldModelImaginer:
         penalty = sum_penalties(avoid_penalty(world.layout, state, avoid) if avoid else None,
                                 edge_penalty(world.layout))
         im = wm_imagine(model, state, subgoal, world, max_steps=self.max_steps, avoid=avoid,
-                        penalty=penalty, commit=self.commit)
+                        penalty=penalty, commit=self.commit, config=self._search())
         ok = bool(im.reached)
         path = tuple(tuple(round(float(x), 3) for x in s) for s in im.states)
         heads = self.heads_for(world.layout.scenario)

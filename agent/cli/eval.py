@@ -42,6 +42,10 @@ def eval_(
                                             "count: plans meaning the same that the world "
                                             "model compares before acting (1: the LLM's "
                                             "alone).")] = 4,
+    planner_seed: Annotated[int, typer.Option(min=0, help="The world-model agents' planner "
+                                              "seed, in acting and imagining: run a suite "
+                                              "under seeds 0, 1, 2 to see how much of a "
+                                              "result is the search's luck.")] = 0,
 ) -> None:
     """Measure agents on the same episodes; an interrupted sweep resumes where it stopped."""
     from agent.evaluation import evaluate
@@ -56,10 +60,11 @@ def eval_(
                          + (["--llm", llm] if llm else [])
                          + (["--obs", obs] if obs != "state" else [])
                          + (["--candidates", str(candidates)] if candidates != 4 else [])
+                         + (["--planner-seed", str(planner_seed)] if planner_seed else [])
                          + ["--out", str(out)])
     summary = evaluate(suite, names, out, episodes=episodes, workers=workers, ray=ray_at, llm=llm,
                        retry_errors=retry_errors, new=new, command=command, console=console,
-                       obs=obs, candidates=candidates)
+                       obs=obs, candidates=candidates, planner_seed=planner_seed)
     table = Table("agent", "episodes", "success [95% CI]", "planning", title=summary["suite"])
     for a, s in summary["agents"].items():
         plan = s["decomposition_accuracy"]

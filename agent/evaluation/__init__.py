@@ -17,7 +17,8 @@ from agent.evaluation.suites import Episode, Suite, SuiteFileError, builtin_name
 def evaluate(suite: str | Path, agents: list[str], out: str | Path, episodes: int | None = None,
              workers: int = 1, ray: str | None = None, llm: str | None = None,
              retry_errors: bool = False, new: bool = False, command: str = "",
-             console=None, obs: str = "state", candidates: int = 4) -> dict:
+             console=None, obs: str = "state", candidates: int = 4,
+             planner_seed: int = 0) -> dict:
     """Load the suite, run what is missing with a progress bar, write the report; return the
     summary (as in summary.json). With `new`, agents whose stored rows were made by another
     configuration run afresh; without it such a sweep is refused (`StoredElsewise`)."""
@@ -35,7 +36,7 @@ def evaluate(suite: str | Path, agents: list[str], out: str | Path, episodes: in
     the_suite = load_suite(suite, episodes)  # every suite-file problem is raised before a run
     cfg = SweepConfig(tuple(agents), Path(out), workers=workers, ray=ray, llm=llm,
                       retry_errors=retry_errors, new=new, command=command, obs=obs,
-                      candidates=candidates)
+                      candidates=candidates, planner_seed=planner_seed)
     wins = {a: 0 for a in agents}
     with Progress(TextColumn("eval {task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=console) as bar:

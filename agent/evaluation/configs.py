@@ -42,11 +42,15 @@ def world_model_identity(planner: str | None, settings: AgentSettings) -> dict:
     mode (all families, so that a longer run of the same suite keeps its configuration), the
     simulator planner, or scripted controllers."""
     if planner == "sim":
-        return {"planner": "sim"}
+        return {"planner": "sim", **({"planner_seed": settings.planner_seed}
+                                     if settings.planner_seed else {})}
     if planner is None:
         return {"planner": "scripted controllers"}
-    return {"planner": settings.planner, "obs": settings.obs,
-            "checkpoints": shipped_identities(names(), settings.obs)}
+    out = {"planner": settings.planner, "obs": settings.obs,
+           "checkpoints": shipped_identities(names(), settings.obs)}
+    if settings.planner_seed:  # seed 0 rows keep the configuration they were stored with
+        out["planner_seed"] = settings.planner_seed
+    return out
 
 
 def configuration(agent: str, suite: str, settings: AgentSettings) -> Configuration:

@@ -50,11 +50,12 @@ def needs_ground_truth(name: str) -> bool:
 
 
 def default_factory(name: str, llm: str | None, home: Path, obs: str = "state",
-                    candidates: int = AgentSettings.candidates):
+                    candidates: int = AgentSettings.candidates, planner_seed: int = 0):
     """`agent.kinds.registry.make_agent`, the agents the CLI knows; `obs`: what their world
     models read (the state, or camera frames: 'pixels'); `candidates`: hybrid's plans to
-    compare where side effects count."""
-    return make_agent(name, llm=llm, home=home, obs=obs, candidates=candidates)
+    compare where side effects count; `planner_seed`: the latent search's seed."""
+    return make_agent(name, llm=llm, home=home, obs=obs, candidates=candidates,
+                      planner_seed=planner_seed)
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,9 @@ class SweepConfig:
     candidates: int = AgentSettings.candidates
     """hybrid: plans meaning the same that the critic compares where side effects count
     (`AgentSettings.candidates`). Part of hybrid's configuration"""
+    planner_seed: int = 0
+    """the world-model agents' planner seed (`AgentSettings.planner_seed`); part of their
+    configuration where it is not 0"""
 
     def __post_init__(self):
         if not self.agents:
@@ -180,12 +184,15 @@ def run_sweep(suite: Suite, cfg: SweepConfig, factory: Callable = default_factor
     `factory(kind, llm, home)` builds an agent (module-level, so workers can import it).
     `on_start(n)` hears how many jobs will run; `on_row(row)` each row once it is stored.
     """
-    settings = AgentSettings(llm=cfg.llm, obs=cfg.obs, candidates=cfg.candidates)
+    settings = AgentSettings(llm=cfg.llm, obs=cfg.obs, candidates=cfg.candidates,
+                             planner_seed=cfg.planner_seed)
     configs = {a: configuration(a, suite.name, settings) for a in cfg.agents}
     if cfg.obs != "state":  # a module-level function with a keyword: workers can import it
         factory = partial(factory, obs=cfg.obs)
     if cfg.candidates != AgentSettings.candidates:
         factory = partial(factory, candidates=cfg.candidates)
+    if cfg.planner_seed:
+        factory = partial(factory, planner_seed=cfg.planner_seed)
     cfg.out.mkdir(parents=True, exist_ok=True)
     store = ResultStore(cfg.db)
     try:

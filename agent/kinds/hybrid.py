@@ -23,9 +23,11 @@ def build_hybrid(kind: str, s: AgentSettings, store: RunStore) -> Agent:
     careful = kind == "hybrid-careful"
     # Foresight (imagination, and the side-effect cost in the planner's energy) is what
     # hybrid has and hybrid-blind lacks; all three act with the same world model and planner.
-    executor = WorldModelExecutor(s.planner, ModelShelf(s.obs), foresight=check or careful)
+    executor = WorldModelExecutor(s.planner, ModelShelf(s.obs), foresight=check or careful,
+                                  seed=s.planner_seed)
     res = Resources(executor=executor, decomposer=LLMDecomposer(backend),
-                    imaginer=WorldModelImaginer(executor.models) if check else None,
+                    imaginer=WorldModelImaginer(executor.models, seed=s.planner_seed) if check
+                    else None,
                     budgets=s.budgets, careful=careful,
                     candidates=s.candidates if check else 1)
     return Agent(kind, res, store=store, llm_name=backend.describe(),

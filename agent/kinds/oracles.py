@@ -17,6 +17,6 @@ def build_oracle(kind: str, s: AgentSettings, store: RunStore) -> Agent:
         executor = ScriptedExecutor()
     else:
         executor = WorldModelExecutor("sim" if kind == "oracle-sim" else s.planner,
-                                      ModelShelf(s.obs))
+                                      ModelShelf(s.obs), seed=s.planner_seed)
     return Agent(kind, Resources(executor=executor, budgets=s.budgets), store=store,
                  needs_ground_truth=True, world_model_name=executor.name, obs=s.obs)

@@ -24,6 +24,10 @@ class AgentSettings:
     candidates: int = 4
     """hybrid, where side effects count: plans meaning the same (the LLM's and its other
     orders) the world model imagines before choosing one to carry out; 1: the LLM's alone"""
+    planner_seed: int = 0
+    """the latent planner's random seed, in acting and in imagination. Each seed gives the
+    same episodes every time; another seed other episodes, which says how much of a result is
+    the search's luck (BENCHMARKS.md, "How much a result owes to the planner's seed")"""
     budgets: Budgets = Budgets()
     home: Path | None = None
     """run store directory (default: $WMAGENT_HOME or ./.wmagent)"""
@@ -34,5 +38,8 @@ class AgentSettings:
         if not isinstance(self.candidates, int) or not 1 <= self.candidates <= 16:
             raise ValueError(f"candidates must be an integer from 1 to 16, not "
                              f"{self.candidates!r}")
+        if not isinstance(self.planner_seed, int) or self.planner_seed < 0:
+            raise ValueError(f"planner_seed must be a non-negative integer, not "
+                             f"{self.planner_seed!r}")
         if self.obs not in ("state", "pixels"):
             raise ValueError(f"obs must be 'state' or 'pixels', not {self.obs!r}")

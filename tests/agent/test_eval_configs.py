@@ -138,3 +138,30 @@ def test_a_pixel_sweep_builds_pixel_agents_and_is_its_own_configuration(tmp_path
     cfg = SweepConfig(("hybrid",), fresh, obs="pixels", command="eval --obs pixels")
     run_sweep(load_suite("push-2", 4), cfg, factory=eval_fakes.factory)
     assert {e["obs"] for e in eval_fakes.calls(fresh / "runs", "settings")} == {"pixels"}
+
+
+def test_a_planner_seed_is_part_of_the_configuration_and_seed_0_keeps_the_old_one():
+    base = configuration("hybrid", "foresight", AgentSettings())
+    assert "planner_seed" not in base.fingerprint["acting"]  # rows stored before seeds stay
+    seeded = configuration("hybrid", "foresight", AgentSettings(planner_seed=1))
+    assert seeded.fingerprint["acting"]["planner_seed"] == 1
+    assert seeded.id != base.id
+    assert configuration("oracle-sim", "foresight", AgentSettings(planner_seed=2)
+                         ).fingerprint["acting"] == {"planner": "sim", "planner_seed": 2}
+    assert "planner_seed" not in configuration("llm-only", "default", AgentSettings(
+        planner_seed=1)).fingerprint.get("acting", {})  # no planner: nothing to seed
+    with pytest.raises(ValueError, match="planner_seed must be a non-negative integer"):
+        AgentSettings(planner_seed=-1)
+
+
+def test_a_sweeps_planner_seed_reaches_the_agents_search_in_acting_and_imagining(tmp_path):
+    from agent.kinds.registry import make_agent
+
+    agent = make_agent("hybrid", llm=answers(tmp_path, "a.json", "x"), home=tmp_path,
+                       planner_seed=3)
+    assert agent.resources.executor.seed == 3 and agent.resources.imaginer.seed == 3
+    assert make_agent("oracle-plan", home=tmp_path, planner_seed=3).resources.executor.seed == 3
+    out = tmp_path / "out"
+    cfg = SweepConfig(("hybrid",), out, llm=answers(tmp_path, "b.json", "y"), planner_seed=3)
+    run_sweep(load_suite("push-2", 1), cfg, factory=eval_fakes.factory)
+    assert {e["planner_seed"] for e in eval_fakes.calls(out / "runs", "settings")} == {3}

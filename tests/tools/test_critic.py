@@ -74,3 +74,34 @@ def test_candidates_share_the_imaginations_they_have_in_common():
     fresh = [choose(imagine, world, [p])[2][0] for p in plans]
     assert [s.predicted for s in seen] == [s.predicted for s in fresh]
     assert i == 1 and not f.chosen
+
+
+def test_an_imagination_setting_names_its_search_and_a_bad_one_says_how_to_write_it():
+    import pytest
+
+    from tools.imagination import WorldModelImaginer
+    from tools.models import ModelShelf
+
+    shelf = ModelShelf("state")
+    im = WorldModelImaginer.parse(shelf, "3:s1:n100")
+    assert (im.commit, im.planner.seed, im.planner.samples) == (3, 1, 100)
+    assert WorldModelImaginer.parse(shelf, "1").planner is None  # the agent's own search
+    with pytest.raises(ValueError, match=r"'3:x1' is invalid .* COMMIT\[:sSEED\]"):
+        WorldModelImaginer.parse(shelf, "3:x1")
+
+
+def test_a_planner_seed_replays_its_imagination_and_another_seed_searches_anew():
+    from tools.imagination import WorldModelImaginer
+    from tools.models import ModelShelf
+    from worldmodel.planning import PlannerConfig
+
+    world = world_for("push", 3)
+    sg = Subgoal(skill="go", object="agent", target=world.layout.targets[0].name)
+    shelf = ModelShelf("state")
+
+    def path(seed: int):
+        im = WorldModelImaginer(shelf, planner=PlannerConfig(seed=seed))
+        return im.imagine(world, world.state(), sg).path
+
+    assert path(1) == path(1)
+    assert path(1) != path(0)
