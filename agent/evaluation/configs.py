@@ -41,16 +41,14 @@ def world_model_identity(planner: str | None, settings: AgentSettings) -> dict:
     """How an agent acts: the latent planner with every shipped checkpoint of its observation
     mode (all families, so that a longer run of the same suite keeps its configuration), the
     simulator planner, or scripted controllers."""
+    # seed 0 rows keep the configuration they were stored with
+    seed = {"planner_seed": settings.planner_seed} if settings.planner_seed else {}
     if planner == "sim":
-        return {"planner": "sim", **({"planner_seed": settings.planner_seed}
-                                     if settings.planner_seed else {})}
+        return {"planner": "sim", **seed}
     if planner is None:
         return {"planner": "scripted controllers"}
-    out = {"planner": settings.planner, "obs": settings.obs,
-           "checkpoints": shipped_identities(names(), settings.obs)}
-    if settings.planner_seed:  # seed 0 rows keep the configuration they were stored with
-        out["planner_seed"] = settings.planner_seed
-    return out
+    return {"planner": settings.planner, "obs": settings.obs,
+            "checkpoints": shipped_identities(names(), settings.obs), **seed}
 
 
 def configuration(agent: str, suite: str, settings: AgentSettings) -> Configuration:
