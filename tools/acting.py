@@ -21,7 +21,7 @@ from scenarios.subgoals import Subgoal
 from scenarios.world import World
 from tools.models import ModelShelf
 from worldmodel.mpc import StepInfo, SubgoalResult, run_subgoal
-from worldmodel.planning import Penalty, Planner, PlannerConfig, make_planner
+from worldmodel.planning import Penalty, Planner, make_planner
 
 __all__ = ["KeepWarm", "OnStep", "ScriptedExecutor", "StepInfo", "SubgoalResult",
            "WorldModelExecutor", "act", "planner_for", "planner_name", "pursue_state"]
@@ -132,10 +132,7 @@ def planner_for(kind: str, models: ModelShelf, world: World, seed: int = 0) -> P
     """A fresh planner of `kind` ('cem' | 'mppi' | 'sim') for `world`'s scene, its random
     generator seeded with `seed`."""
     model = None if kind == "sim" else models.model_for(world.layout.scenario)
-    config = None  # each kind's own defaults (the simulator planner holds its actions)
-    if seed:
-        config = PlannerConfig(seed=seed, hold=kind == "sim")
-    return make_planner(kind, model=model, world=world, config=config)
+    return make_planner(kind, model=model, world=world, seed=seed)
 
 
 class KeepWarm:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Literal, Protocol
 
@@ -275,9 +276,11 @@ class Planner(Protocol):
 
 
 def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
-                 config: PlannerConfig | None = None, energy: Energy | None = None) -> Planner:
+                 config: PlannerConfig | None = None, energy: Energy | None = None,
+                 seed: int | None = None) -> Planner:
     """Build a planner. `cem`/`mppi` need `model` (and `world` for a pixel model, to render
-    observations); `sim` needs `world`. `energy` overrides the model's energy."""
+    observations); `sim` needs `world`. `energy` overrides the model's energy; `seed`, when
+    given, replaces the random seed of `config` (or of the kind's own defaults)."""
     if kind in ("cem", "mppi"):
         if model is None:
             raise ValueError(f"planner {kind!r} needs a world model: pass model=load_packaged(...)")
@@ -291,14 +294,19 @@ def make_planner(kind: Kind, model: WorldModel | None = None, world=None,
                 moving = partial(_moving, world, size, model.config.chunk * world.control_dt,
                                  (config or PlannerConfig()).goal_frames)
         cls = CEMPlanner if kind == "cem" else MPPIPlanner
-        return cls(model, config or PlannerConfig(), energy=energy, observe=observe,
-                   moving=moving)
+        return cls(model, _seeded(config or PlannerConfig(), seed), energy=energy,
+                   observe=observe, moving=moving)
     if kind == "sim":
         if world is None:
             raise ValueError("planner 'sim' needs world=... (the scenarios.World to roll out in)")
         # Only here: the simulator planner needs MuJoCo and a scene, latent planning neither.
-        from worldmodel.simulator import SimulatorPlanner
+        from worldmodel.simulator import SIMULATOR_DEFAULTS, SimulatorPlanner
 
-        return SimulatorPlanner(world, config, chunk=model.config.chunk if model else 5)
+        return SimulatorPlanner(world, _seeded(config or SIMULATOR_DEFAULTS, seed),
+                                chunk=model.config.chunk if model else 5)
     raise ValueError(f"unknown planner {kind!r}; choose cem, mppi or sim")
 
+
+def _seeded(config: PlannerConfig, seed: int | None) -> PlannerConfig:
+    """`config` with its random seed replaced by `seed`, when one is given."""
+    return config if seed is None else replace(config, seed=seed)

@@ -24,6 +24,11 @@ def state_energy(states: np.ndarray, goal: np.ndarray, n_dynamic: int) -> np.nda
     return (d * w).sum(-1).sum(-1)
 
 
+SIMULATOR_DEFAULTS = PlannerConfig(hold=True)
+"""The simulator is exact: holding one action per chunk (half the search dimensions) is what
+measured best for it (100% on push); the learned planners do better with free actions."""
+
+
 class SimulatorPlanner(SamplingPlanner):
     """The same search, scored by rolling candidates out in MuJoCo itself (no learned model).
 
@@ -33,10 +38,7 @@ class SimulatorPlanner(SamplingPlanner):
 
     def __init__(self, world, config: PlannerConfig | None = None, chunk: int = 5,
                  update: Literal["cem", "mppi"] = "cem"):
-        # The simulator is exact: holding one action per chunk (half the search dimensions)
-        # is what measured best for it (100% on push); the learned planners do better with
-        # free actions.
-        super().__init__(config or PlannerConfig(hold=True))
+        super().__init__(config or SIMULATOR_DEFAULTS)
         self.world, self.chunk, self.frame_skip = world, chunk, FRAME_SKIP
         self.update = update
         self._data = mujoco.MjData(world.model)

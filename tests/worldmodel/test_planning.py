@@ -49,6 +49,18 @@ def test_make_planner_explains_what_is_missing():
         PlannerConfig(samples=10, elites=50)
 
 
+def test_a_seed_changes_only_the_seed_of_each_kinds_defaults():
+    world = world_for("pads", 3)
+    sim = make_planner("sim", world=world, seed=7)
+    assert sim.config.seed == 7 and sim.config.hold  # the simulator holds its actions
+    latent = make_planner("cem", model=ToyModel(), seed=7)
+    assert latent.config.seed == 7 and not latent.config.hold
+    given = PlannerConfig(samples=32, elites=8)
+    assert make_planner("cem", model=ToyModel(), config=given, seed=3).config == PlannerConfig(
+        samples=32, elites=8, seed=3)
+    world.close()
+
+
 def test_mpc_with_the_simulator_reaches_a_pad_and_reports_steps():
     world = world_for("pads", 3)
     sg = Subgoal(skill="go", object="agent", target=world.layout.targets[0].name)
